@@ -1,0 +1,5 @@
+"""Content loading: every text, question, button label and plan step comes from `content/`."""
+
+from coach.content.loader import Content, ContentError, Question, load_content
+
+__all__ = ["Content", "ContentError", "Question", "load_content"]

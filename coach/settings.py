@@ -1,0 +1,104 @@
+"""One settings object, read from the environment and an optional `.env` file.
+
+Start-up fails fast, with one line naming the variable to set, when one is missing or malformed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe characters.
+TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+
+class SettingsError(Exception):
+    """Configuration that cannot start the coach; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COACH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN")
+    )
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    bot_api_url: str = "https://api.telegram.org"
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    default_timezone: str = "Europe/London"
+    default_checkin_time: time = time(19, 0)
+    default_emergency_number: str = "112"
+    default_language: str = "en"
+    morning_time: time = time(8, 0)
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(8, 0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    dispatch_interval_seconds: float = Field(default=15.0, gt=0)
+    dispatch_batch_size: int = Field(default=200, gt=0)
+    lease_seconds: int = Field(default=120, gt=0)
+    catch_up_hours: float = Field(default=3.0, ge=0)
+    reminder_after_minutes: int = Field(default=120, gt=0)
+    silent_days_before_asking: int = Field(default=3, gt=0)
+    global_rate_per_second: float = Field(default=30.0, gt=0)
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0:8443"
+    http_listen: str = "127.0.0.1:8080"
+    stop_grace_seconds: float = Field(default=20.0, gt=0)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'coach.sqlite3').resolve()}"
+
+    def require_token(self) -> str:
+        """The bot token, or a one-line SettingsError saying what to set."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in the environment "
+                "or in .env"
+            )
+        token = self.telegram_bot_token.get_secret_value().strip()
+        if not TOKEN_PATTERN.match(token):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is malformed: expected the form 123456789:ABC... "
+                "exactly as @BotFather gave it"
+            )
+        return token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn validation errors into one operator-readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        name = "TELEGRAM_BOT_TOKEN" if field == "telegram_bot_token" else f"COACH_{field.upper()}"
+        raise SettingsError(f"{name} is invalid: {first['msg']}") from None

@@ -1,0 +1,36 @@
+"""Alembic environment: targets SQLModel.metadata; the URL comes from the caller's Config."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+from coach.storage import models  # noqa: F401  (registers the tables)
+from coach.storage.database import create_db_engine
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        context.configure(
+            connection=connectable, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations()

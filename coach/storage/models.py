@@ -1,0 +1,171 @@
+"""Tables. Instants are stored in UTC; a person's IANA zone and local times sit beside them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
+
+
+class PersonState(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class EpisodeStatus(StrEnum):
+    ASSESSING = "assessing"  # symptom check under way
+    ACTIVE = "active"  # plan running
+    AWAITING_CARE = "awaiting_care"  # URGENT: waiting for "I've been seen"
+    HALTED_EMERGENCY = "halted_emergency"  # EMERGENCY: coaching stopped until seen
+    RECOVERED = "recovered"
+    CLOSED = "closed"  # stopped by the person, or replaced by a new episode
+
+
+class FollowUpKind(StrEnum):
+    MORNING_PLAN = "morning_plan"
+    NUDGE_WALK = "nudge_walk"
+    NUDGE_CARE = "nudge_care"
+    CHECKIN = "checkin"
+    CHECKIN_REMINDER = "checkin_reminder"
+    CONTINUE_PROMPT = "continue_prompt"
+    PREVENTION = "prevention"
+
+
+class FollowUpStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=sa.BigInteger(), unique=True, index=True)
+    chat_id: int = Field(sa_type=sa.BigInteger())
+    language: str = "en"
+    timezone: str | None = None
+    checkin_time: time | None = None
+    morning_time: time | None = None
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    emergency_number: str | None = None
+    consent_at: datetime | None = utc_column()
+    consent_version: str | None = None
+    state: str = PersonState.ACTIVE
+    blocked: bool = False
+    # Where the person is in a conversation: survives restarts because it lives here.
+    flow: str | None = None
+    flow_data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    flow_token: int = 0
+    silent_checkins: int = 0
+    created_at: datetime | None = utc_column(nullable=False)
+    updated_at: datetime | None = utc_column(nullable=False)
+
+
+class Episode(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    started_at: datetime | None = utc_column(nullable=False)
+    onset_date: date | None = None
+    location: str | None = None
+    trigger: str | None = None
+    baseline_pain: int | None = None
+    age_band: str | None = None
+    tier: int = 0
+    phase: str | None = None
+    status: str = EpisodeStatus.ASSESSING
+    seen_clinician_at: datetime | None = utc_column()
+    closed_at: datetime | None = utc_column()
+
+
+class Answer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    episode_id: int | None = Field(default=None, foreign_key="episode.id", index=True)
+    checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    question: str
+    value: str
+    answered_at: datetime | None = utc_column(nullable=False)
+
+
+class CheckIn(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    day: int
+    local_date: date
+    started_at: datetime | None = utc_column(nullable=False)
+    completed_at: datetime | None = utc_column()
+    pain: int | None = None
+    change: str | None = None
+    managed: str | None = None
+    pgic: str | None = None
+    daily_activities_ok: bool | None = None
+
+
+class FollowUp(SQLModel, table=True):
+    __table_args__ = (
+        # One follow-up of a kind per episode and local day: a scheduling race cannot double it.
+        sa.UniqueConstraint(
+            "episode_id", "kind", "local_date", name="uq_followup_episode_kind_day"
+        ),
+        sa.Index("ix_followup_status_due", "status", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    episode_id: int | None = Field(default=None, foreign_key="episode.id")
+    kind: str
+    local_date: date
+    due_at: datetime | None = utc_column(nullable=False)
+    status: str = FollowUpStatus.PENDING
+    attempts: int = 0
+    lease_until: datetime | None = utc_column()
+    claimed_by: str | None = None
+    sent_at: datetime | None = utc_column()
+    sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger())
+    last_error: str | None = None
+
+
+class Decision(SQLModel, table=True):
+    """Append-only record of every triage, escalation and recovery decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    episode_id: int | None = Field(default=None, foreign_key="episode.id", index=True)
+    decided_at: datetime | None = utc_column(nullable=False)
+    kind: str  # "triage", "escalation", "recovery", "seen_clinician"
+    tier: int
+    rule: str
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())

@@ -1,0 +1,205 @@
+"""Queries the coach needs. Handlers never build SQL themselves; they call these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from coach.storage.models import (
+    Answer,
+    CheckIn,
+    Decision,
+    Episode,
+    EpisodeStatus,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    Person,
+)
+
+OPEN_EPISODE_STATUSES = (
+    EpisodeStatus.ASSESSING,
+    EpisodeStatus.ACTIVE,
+    EpisodeStatus.AWAITING_CARE,
+    EpisodeStatus.HALTED_EMERGENCY,
+)
+
+
+def person_by_telegram_id(session: Session, telegram_user_id: int) -> Person | None:
+    return session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)).first()
+
+
+def open_episode(session: Session, person: Person) -> Episode | None:
+    return session.exec(
+        select(Episode)
+        .where(Episode.person_id == person.id, col(Episode.status).in_(OPEN_EPISODE_STATUSES))
+        .order_by(col(Episode.id).desc())
+    ).first()
+
+
+def latest_episode(session: Session, person: Person) -> Episode | None:
+    return session.exec(
+        select(Episode).where(Episode.person_id == person.id).order_by(col(Episode.id).desc())
+    ).first()
+
+
+def record_answer(
+    session: Session,
+    *,
+    person: Person,
+    episode: Episode | None,
+    question: str,
+    value: str,
+    at: datetime,
+    checkin: CheckIn | None = None,
+) -> None:
+    session.add(
+        Answer(
+            person_id=person.id,  # type: ignore[arg-type]
+            episode_id=episode.id if episode else None,
+            checkin_id=checkin.id if checkin else None,
+            question=question,
+            value=value,
+            answered_at=at,
+        )
+    )
+
+
+def record_decision(
+    session: Session,
+    *,
+    person: Person,
+    episode: Episode | None,
+    kind: str,
+    tier: int,
+    rule: str,
+    answers: Mapping[str, object],
+    at: datetime,
+) -> None:
+    session.add(
+        Decision(
+            person_id=person.id,  # type: ignore[arg-type]
+            episode_id=episode.id if episode else None,
+            decided_at=at,
+            kind=kind,
+            tier=tier,
+            rule=rule,
+            answers=dict(answers),
+        )
+    )
+
+
+def rules_fired(session: Session, episode: Episode) -> frozenset[str]:
+    rows = session.exec(select(Decision.rule).where(Decision.episode_id == episode.id)).all()
+    return frozenset(rows)
+
+
+def checkins(session: Session, episode: Episode) -> list[CheckIn]:
+    return list(
+        session.exec(
+            select(CheckIn).where(CheckIn.episode_id == episode.id).order_by(col(CheckIn.id))
+        ).all()
+    )
+
+
+def checkin_on(session: Session, episode: Episode, local_date: date) -> CheckIn | None:
+    return session.exec(
+        select(CheckIn)
+        .where(CheckIn.episode_id == episode.id, CheckIn.local_date == local_date)
+        .order_by(col(CheckIn.id).desc())
+    ).first()
+
+
+def upsert_followup(
+    session: Session,
+    *,
+    person: Person,
+    episode: Episode,
+    kind: FollowUpKind,
+    local_date: date,
+    due_at: datetime,
+) -> FollowUp | None:
+    """Schedule a follow-up, once per (episode, kind, local day).
+
+    A pending or cancelled row is (re)armed with the new due instant; one already claimed, sent,
+    skipped or failed is left alone, so rescheduling can never send the same follow-up twice.
+    """
+    existing = session.exec(
+        select(FollowUp).where(
+            FollowUp.episode_id == episode.id,
+            FollowUp.kind == kind,
+            FollowUp.local_date == local_date,
+        )
+    ).first()
+    if existing is not None:
+        if existing.status in (FollowUpStatus.PENDING, FollowUpStatus.CANCELLED):
+            existing.status = FollowUpStatus.PENDING
+            existing.due_at = due_at
+            existing.attempts = 0
+            existing.last_error = None
+            session.add(existing)
+            return existing
+        return None
+    followup = FollowUp(
+        person_id=person.id,  # type: ignore[arg-type]
+        episode_id=episode.id,
+        kind=kind,
+        local_date=local_date,
+        due_at=due_at,
+    )
+    session.add(followup)
+    return followup
+
+
+def cancel_pending_followups(
+    session: Session, *, person: Person, kinds: tuple[FollowUpKind, ...] | None = None
+) -> int:
+    statement = sa.update(FollowUp).where(
+        col(FollowUp.person_id) == person.id,
+        col(FollowUp.status) == FollowUpStatus.PENDING,
+    )
+    if kinds is not None:
+        statement = statement.where(col(FollowUp.kind).in_(kinds))
+    result = session.execute(statement.values(status=FollowUpStatus.CANCELLED))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def pending_followups(session: Session, person: Person) -> list[FollowUp]:
+    return list(
+        session.exec(
+            select(FollowUp)
+            .where(FollowUp.person_id == person.id, FollowUp.status == FollowUpStatus.PENDING)
+            .order_by(col(FollowUp.due_at))
+        ).all()
+    )
+
+
+def next_due_instant(session: Session) -> datetime | None:
+    """The earliest pending follow-up instant (for the simulator's clock)."""
+    return session.exec(
+        select(sa.func.min(FollowUp.due_at)).where(FollowUp.status == FollowUpStatus.PENDING)
+    ).first()
+
+
+def decisions_of(session: Session, episode: Episode) -> list[Decision]:
+    return list(
+        session.exec(
+            select(Decision).where(Decision.episode_id == episode.id).order_by(col(Decision.id))
+        ).all()
+    )
+
+
+def cancel_reminder(session: Session, *, episode: Episode, local_date: date) -> None:
+    session.execute(
+        sa.update(FollowUp)
+        .where(
+            col(FollowUp.episode_id) == episode.id,
+            col(FollowUp.kind) == FollowUpKind.CHECKIN_REMINDER,
+            col(FollowUp.local_date) == local_date,
+            col(FollowUp.status) == FollowUpStatus.PENDING,
+        )
+        .values(status=FollowUpStatus.CANCELLED)
+    )

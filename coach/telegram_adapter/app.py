@@ -1,0 +1,327 @@
+"""The Telegram adapter: turns updates into coach inputs and the coach's replies into messages.
+
+The whole bot's routing is in `build_application`, in one ordered block: order matters, the first
+matching handler of a group wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from coach.clock import Clock, SystemClock
+from coach.coaching.conversation import Coach
+from coach.coaching.replies import Outcome, Reply, UserRef
+from coach.content import Content, load_content
+from coach.scheduling.dispatcher import (
+    Dispatcher,
+    PermanentError,
+    RecipientBlocked,
+    RetryLater,
+    TransientError,
+    merge_replies,
+)
+from coach.settings import Settings
+from coach.storage.database import create_db_engine, migrate
+
+log = logging.getLogger(__name__)
+
+# Commands shown in Telegram's menu (setMyCommands); descriptions are short interface labels.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("checkin", "Check in now"),
+    ("today", "Today's plan"),
+    ("progress", "How it's going"),
+    ("settings", "Time zone and check-in time"),
+    ("pause", "Pause reminders"),
+    ("resume", "Resume reminders"),
+    ("stop", "Stop coaching"),
+    ("emergency", "Emergency signs and number"),
+    ("help", "What I can do"),
+    ("start", "Start or restart"),
+)
+MAX_TEXT_READ = 4096
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def to_markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+class TelegramSender:
+    """The dispatcher's courier over the Bot API; maps Telegram errors to what to do next."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+
+    async def send(self, chat_id: int, reply: Reply) -> int:
+        try:
+            message = await self.application.bot.send_message(
+                chat_id=chat_id, text=reply.text, reply_markup=to_markup(reply)
+            )
+        except Forbidden as exc:
+            raise RecipientBlocked(str(exc)) from exc
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
+            raise RetryLater(float(seconds)) from exc
+        except TimedOut as exc:
+            raise TransientError("timed out") from exc
+        except BadRequest as exc:
+            raise PermanentError(exc.message) from exc
+        except NetworkError as exc:  # 5xx and connection errors
+            raise TransientError("network") from exc
+        return message.message_id
+
+
+@dataclass
+class CoachRuntime:
+    """What the handlers need, kept in `application.bot_data`."""
+
+    coach: Coach
+    dispatcher: Dispatcher
+    content: Content
+
+
+def _runtime(context: ContextTypes.DEFAULT_TYPE) -> CoachRuntime:
+    runtime = context.application.bot_data["runtime"]
+    assert isinstance(runtime, CoachRuntime)
+    return runtime
+
+
+def _user(update: Update) -> UserRef | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    return UserRef(user_id=user.id, chat_id=chat.id, language_code=user.language_code)
+
+
+async def _send_outcome(context: ContextTypes.DEFAULT_TYPE, chat_id: int, outcome: Outcome) -> None:
+    for reply in merge_replies(outcome.replies):
+        try:
+            await context.bot.send_message(chat_id, reply.text, reply_markup=to_markup(reply))
+        except Forbidden:
+            _runtime(context).coach.on_blocked_change(chat_id, blocked=True)
+            return
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+async def _in_coach_thread(func: Callable[[], Outcome]) -> Outcome:
+    # Database work runs off the event loop, so a slow disk never stalls polling.
+    return await asyncio.to_thread(func)
+
+
+def command_handler(name: str) -> Handler:
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = _user(update)
+        if user is None:
+            return
+        coach = _runtime(context).coach
+        outcome = await _in_coach_thread(lambda: coach.on_command(user, name))
+        await _send_outcome(context, user.chat_id, outcome)
+
+    return handle
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = _user(update)
+    if user is None or update.effective_message is None:
+        return
+    text = update.effective_message.text or ""
+    name = text.split()[0].lstrip("/").split("@")[0] if text else ""
+    coach = _runtime(context).coach
+    outcome = await _in_coach_thread(lambda: coach.on_command(user, f"unknown:{name[:32]}"))
+    await _send_outcome(context, user.chat_id, outcome)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = _user(update)
+    message = update.effective_message
+    if user is None or message is None or message.text is None:
+        return
+    text = message.text[:MAX_TEXT_READ]
+    coach = _runtime(context).coach
+    outcome = await _in_coach_thread(lambda: coach.on_text(user, text))
+    await _send_outcome(context, user.chat_id, outcome)
+
+
+async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = _user(update)
+    if user is None:
+        return
+    coach = _runtime(context).coach
+    outcome = await _in_coach_thread(lambda: coach.on_unsupported(user))
+    await _send_outcome(context, user.chat_id, outcome)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    user = _user(update)
+    if query is None or user is None:
+        return
+    data = query.data or ""
+    coach = _runtime(context).coach
+    outcome = await _in_coach_thread(lambda: coach.on_button(user, data))
+    # An old query can no longer be answered; the reply below still goes out.
+    with contextlib.suppress(BadRequest, NetworkError):
+        await query.answer(outcome.ack)
+    message = query.message
+    if outcome.chosen and message is not None and hasattr(message, "text") and message.text:
+        # Show the choice on the question and take its buttons away.
+        with contextlib.suppress(BadRequest, NetworkError):
+            await query.edit_message_text(f"{message.text}\n\n✓ {outcome.chosen}")
+    await _send_outcome(context, user.chat_id, outcome)
+
+
+async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await context.bot.send_message(chat.id, _runtime(context).content.ui("group_chat"))
+
+
+async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    blocked = change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    coach = _runtime(context).coach
+    await asyncio.to_thread(coach.on_blocked_change, change.from_user.id, blocked=blocked)
+
+
+async def on_edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # An edit is not a new answer: applying it could change an answer already acted upon.
+    return None
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Log the exception type and traceback, never the update (it holds message text).
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, _runtime(context).content.ui("idle_text")
+            )
+        except Exception:  # the error handler must never raise
+            log.warning("could not tell the person about the error")
+
+
+async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    report = await _runtime(context).dispatcher.run_once()
+    if report.claimed:
+        log.info(
+            "dispatch: claimed=%d sent=%d skipped=%d retried=%d failed=%d blocked=%d",
+            report.claimed,
+            report.sent,
+            report.skipped,
+            report.retried,
+            report.failed,
+            report.blocked,
+        )
+
+
+def build_application(settings: Settings, token: str, *, clock: Clock | None = None) -> Application:
+    """Build the bot: storage, content, coach, dispatcher and every handler, in order."""
+    clock = clock or SystemClock()
+    content = load_content(settings.content_dir)
+    engine = create_db_engine(settings.resolved_database_url)
+    coach = Coach(engine=engine, content=content, clock=clock, settings=settings)
+
+    async def post_init(application: Application) -> None:
+        await application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{settings.bot_api_url}/bot")
+        .base_file_url(f"{settings.bot_api_url}/file/bot")
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.global_rate_per_second,
+                overall_time_period=1,
+                max_retries=0,
+            )
+        )
+        .post_init(post_init)
+        .build()
+    )
+    dispatcher = Dispatcher(
+        coach=coach,
+        sender=TelegramSender(application),
+        clock=clock,
+        batch_size=settings.dispatch_batch_size,
+        lease_seconds=settings.lease_seconds,
+    )
+    application.bot_data["runtime"] = CoachRuntime(coach, dispatcher, content)
+
+    private = filters.ChatType.PRIVATE
+    new_message = filters.UpdateType.MESSAGE
+    # --- Routing, in order. ---------------------------------------------------------------
+    # 1. Group chats: the coach works only in private chats and keeps nothing from groups.
+    application.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group_message)
+    )
+    # 2. Commands of the menu.
+    for name, _ in COMMANDS:
+        application.add_handler(CommandHandler(name, command_handler(name), filters=private))
+    # 3. Any other command.
+    application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
+    # 4. Button taps (question answers "q:<token>:<value>" and actions "a:<name>").
+    application.add_handler(CallbackQueryHandler(on_button))
+    # 5. Free text: pain scores, zones, times, red-flag words, anything else.
+    application.add_handler(MessageHandler(private & new_message & filters.TEXT, on_text))
+    # 6. Edits are not answers; stickers, photos, voice and the rest get a short answer.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited_message))
+    application.add_handler(MessageHandler(private & new_message, on_other_message))
+    # 7. The person blocked or unblocked the bot.
+    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)
+    # --------------------------------------------------------------------------------------
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        dispatch_tick,
+        interval=settings.dispatch_interval_seconds,
+        first=0.5,
+        name="dispatch-due-follow-ups",
+    )
+    return application
+
+
+def run_bot(settings: Settings, token: str) -> int:
+    migrate(settings.resolved_database_url)
+    application = build_application(settings, token)
+    log.info("coach starting in %s mode", settings.mode)
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0
