@@ -141,11 +141,9 @@ class JourneyRunner:
         self.clock = ManualClock(journey.start_local.replace(tzinfo=self.zone))
         url = f"sqlite:///{workdir / f'{journey.name}.sqlite3'}"
         migrate(url)
-        self.settings = Settings(
-            database_url=url,
-            default_timezone=journey.zone,
-            **({"content_dir": content_dir} if content_dir else {}),
-        )
+        self.settings = Settings(database_url=url, default_timezone=journey.zone)
+        if content_dir is not None:
+            self.settings.content_dir = content_dir
         self.engine = create_db_engine(url)
         self.coach = Coach(
             engine=self.engine,

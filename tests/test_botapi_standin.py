@@ -39,7 +39,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-if TYPE_CHECKING or __package__ == "tests":
+if TYPE_CHECKING:
     from tests.support.botapi_standin import (
         BOT_ID,
         BOT_USERNAME,
@@ -47,14 +47,23 @@ if TYPE_CHECKING or __package__ == "tests":
         BotApiStandIn,
         render_text,
     )
-else:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from support.botapi_standin import (
-        BOT_ID,
-        BOT_USERNAME,
-        SECRET_TOKEN_HEADER,
-        BotApiStandIn,
-        render_text,
-    )
+else:
+    try:
+        from tests.support.botapi_standin import (
+            BOT_ID,
+            BOT_USERNAME,
+            SECRET_TOKEN_HEADER,
+            BotApiStandIn,
+            render_text,
+        )
+    except ModuleNotFoundError:  # the repository root is not on sys.path; pytest put tests/ there
+        from support.botapi_standin import (
+            BOT_ID,
+            BOT_USERNAME,
+            SECRET_TOKEN_HEADER,
+            BotApiStandIn,
+            render_text,
+        )
 
 USER = 4242
 

@@ -58,6 +58,8 @@ __all__ = [
     "SentMessage",
     "UploadedFile",
     "post_update_to_webhook",
+    "render_text",
+    "utf16_len",
 ]
 
 JSONDict = dict[str, Any]
@@ -639,7 +641,7 @@ class BotApiStandIn:
         self.callback_answers: list[CallbackAnswer] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.deleted_messages: list[tuple[int, int]] = []
-        self.rejected_429 = 0
+        self.rejected_429 = 0  # every 429 answered: rate_limit() rejections and fail_next(429)
         self.webhook_url = ""
         self.webhook_secret_token: str | None = None
         self.allowed_updates: list[str] | None = None

@@ -1,0 +1,165 @@
+"""The real python-telegram-bot Application, run against the Bot API stand-in on loopback.
+
+Time is a ManualClock: tests move it and then let the real dispatcher send what fell due.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from coach.clock import ManualClock
+from coach.coaching.conversation import Coach
+from coach.scheduling.dispatcher import DispatchReport
+from coach.settings import Settings
+from coach.storage.database import migrate
+from coach.telegram_adapter.app import ALLOWED_UPDATES, CoachRuntime, build_application
+from tests.support.botapi_standin import BotApiStandIn, SentMessage
+
+USER_ID = 424242
+# A Monday morning in London, a few days before the clocks go forward (29 March 2026).
+START = datetime(2026, 3, 23, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+class BotHarness:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        token: str,
+        api: BotApiStandIn | None = None,
+        clock: ManualClock | None = None,
+        **settings: Any,
+    ) -> None:
+        self.database_url = database_url
+        self.token = token
+        self.api = api or BotApiStandIn(token=token)
+        self._own_api = api is None
+        self.clock = clock or ManualClock(START)
+        self.settings_overrides = settings
+        self.application: Application | None = None  # type: ignore[type-arg]
+        self.injected = 0
+        self.processed = 0
+
+    @property
+    def runtime(self) -> CoachRuntime:
+        assert self.application is not None
+        runtime = self.application.bot_data["runtime"]
+        assert isinstance(runtime, CoachRuntime)
+        return runtime
+
+    @property
+    def coach(self) -> Coach:
+        return self.runtime.coach
+
+    async def start(self) -> None:
+        if self._own_api:
+            await self.api.start()
+        settings = Settings(
+            database_url=self.database_url,
+            bot_api_url=self.api.root_url,
+            dispatch_interval_seconds=3600,  # tests wake the dispatcher themselves
+            **self.settings_overrides,
+        )
+        migrate(settings.resolved_database_url)
+        self.application = build_application(settings, self.token, clock=self.clock)
+        # Runs after the coach's own handler (group 0) has finished with each update.
+        self.application.add_handler(TypeHandler(Update, self._count_processed), group=99)
+        await self.application.initialize()
+        if self.application.post_init:
+            await self.application.post_init(self.application)
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(
+            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def stop(self) -> None:
+        """Stop this bot process's state (a restart keeps the database and the stand-in)."""
+        if self.application is not None:
+            assert self.application.updater is not None
+            if self.application.updater.running:
+                await self.application.updater.stop()
+            if self.application.running:
+                await self.application.stop()
+            await self.application.shutdown()
+            self.runtime.coach.engine.dispose()
+            self.application = None
+        if self._own_api:
+            await self.api.stop()
+
+    async def _count_processed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.processed += 1
+        self.api._touch()  # wake anyone waiting on the stand-in
+
+    async def settled(self) -> None:
+        """Wait until every update injected so far has been fully handled by the bot."""
+        await self.api.wait_for(lambda: self.processed >= self.injected, timeout=10,
+                                what="the bot to handle every update")
+
+    def inject(self, update: dict[str, Any]) -> None:
+        self.api.user_sends_update(update)
+        self.injected += 1
+
+    # -- the person's side
+    def messages(self, user_id: int = USER_ID) -> list[SentMessage]:
+        return [m for m in self.api.messages_to(user_id) if m.method == "sendMessage"]
+
+    async def say(self, text: str, user_id: int = USER_ID, expect: int = 1) -> list[SentMessage]:
+        """Send text and wait for at least `expect` new messages from the bot."""
+        before = len(self.messages(user_id))
+        self.api.user_sends_text(user_id, text)
+        return await self._new_messages(user_id, before, expect)
+
+    async def tap(
+        self,
+        label: str,
+        user_id: int = USER_ID,
+        expect: int = 1,
+        message: SentMessage | None = None,
+    ) -> list[SentMessage]:
+        """Tap the button containing `label` on the latest message that has one."""
+        target = message or self.message_with_button(label, user_id)
+        before = len(self.messages(user_id))
+        self.api.user_taps(user_id, target.message_id, target.button_data(label))
+        return await self._new_messages(user_id, before, expect)
+
+    def message_with_button(self, label: str, user_id: int = USER_ID) -> SentMessage:
+        for message in reversed(self.messages(user_id)):
+            if any(label in text for text, _ in message.buttons()):
+                return message
+        raise AssertionError(f"no message with a button {label!r}; got {self.api.dump()}")
+
+    async def _new_messages(self, user_id: int, before: int, expect: int) -> list[SentMessage]:
+        await self.api.wait_for(lambda: len(self.messages(user_id)) >= before + expect, timeout=10)
+        await self.api.wait_until_updates_consumed()
+        return self.messages(user_id)[before:]
+
+    async def onboard(
+        self, user_id: int = USER_ID, zone_label: str = "UK (London)", time_label: str = "19:00"
+    ) -> None:
+        await self.say("/start", user_id)
+        await self.tap("I agree", user_id)
+        await self.tap(zone_label, user_id)
+        await self.tap(time_label, user_id)
+
+    async def symptom_check(self, answers: list[str], user_id: int = USER_ID) -> list[SentMessage]:
+        """Tap through the symptom check; returns the messages after the last tap."""
+        replies: list[SentMessage] = []
+        for label in answers:
+            replies = await self.tap(label, user_id)
+        return replies
+
+    # -- time
+    async def advance_to(self, local: datetime) -> DispatchReport:
+        """Move the clock (never backwards) and let the real dispatcher send what is due."""
+        self.clock.set(max(self.clock.now(), local))
+        return await self.runtime.dispatcher.run_once()
+
+    async def advance(self, delta: timedelta) -> DispatchReport:
+        self.clock.advance(delta)
+        return await self.runtime.dispatcher.run_once()
