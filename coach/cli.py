@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             print("database is up to date")
             return 0
         token = settings.require_token()
+        settings.check_mode()
         load_content(settings.content_dir)
     except (SettingsError, ContentError) as exc:
         print(f"coach: {exc}", file=sys.stderr)

@@ -16,7 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe characters.
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
-DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+
+def _default_content_dir() -> Path:
+    """`./content` where the coach starts (a checkout, the image's /app), else the checkout's."""
+    here = Path.cwd() / "content"
+    if (here / "sources.yaml").exists():
+        return here
+    return Path(__file__).resolve().parent.parent / "content"
 
 
 class SettingsError(Exception):
@@ -34,7 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     bot_api_url: str = "https://api.telegram.org"
-    content_dir: Path = DEFAULT_CONTENT_DIR
+    content_dir: Path = Field(default_factory=_default_content_dir)
     default_timezone: str = "Europe/London"
     default_checkin_time: time = time(19, 0)
     default_emergency_number: str = "112"
@@ -70,6 +77,29 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 1-256 characters: letters, digits, _ and -")
+        return value
+
+    def check_mode(self) -> None:
+        if self.mode == "webhook":
+            if not self.webhook_url or not self.webhook_url.startswith("https://"):
+                raise SettingsError(
+                    "COACH_WEBHOOK_URL must be the public https:// URL Telegram calls "
+                    "when COACH_MODE=webhook"
+                )
+            if self.webhook_secret is None:
+                raise SettingsError(
+                    "COACH_WEBHOOK_SECRET is not set: webhook mode needs a secret "
+                    "(e.g. openssl rand -hex 32)"
+                )
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -30,15 +32,26 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
+from tornado.httpserver import HTTPServer
 
 from coach.clock import Clock, SystemClock
 from coach.coaching.conversation import Coach
 from coach.coaching.replies import Outcome, Reply, UserRef
 from coach.content import Content, load_content
+from coach.observability import (
+    CoachMetrics,
+    DatabaseCounts,
+    HealthState,
+    build_http_app,
+    parse_listen,
+    start_http_server,
+)
 from coach.scheduling.dispatcher import (
     Dispatcher,
+    DispatchReport,
     PermanentError,
     RecipientBlocked,
     RetryLater,
@@ -64,6 +77,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Start or restart"),
 )
 MAX_TEXT_READ = 4096
+LATE_AFTER_SECONDS = 60
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
@@ -111,6 +125,9 @@ class CoachRuntime:
     coach: Coach
     dispatcher: Dispatcher
     content: Content
+    metrics: CoachMetrics
+    http_server: HTTPServer | None = None
+    http_port: int | None = None
 
 
 def _runtime(context: ContextTypes.DEFAULT_TYPE) -> CoachRuntime:
@@ -238,8 +255,25 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell the person about the error")
 
 
+async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    kind = (
+        "callback_query"
+        if update.callback_query
+        else "message"
+        if update.message
+        else "edited_message"
+        if update.edited_message
+        else "my_chat_member"
+        if update.my_chat_member
+        else "other"
+    )
+    _runtime(context).metrics.updates_handled.labels(kind).inc()
+
+
 async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    report = await _runtime(context).dispatcher.run_once()
+    runtime = _runtime(context)
+    report = await runtime.dispatcher.run_once()
+    record_dispatch(runtime.metrics, report)
     if report.claimed:
         log.info(
             "dispatch: claimed=%d sent=%d skipped=%d retried=%d failed=%d blocked=%d",
@@ -252,6 +286,18 @@ async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
+def record_dispatch(metrics: CoachMetrics, report: DispatchReport) -> None:
+    for outcome in ("sent", "skipped", "retried", "failed", "blocked"):
+        amount = getattr(report, outcome)
+        if amount:
+            metrics.followups.labels(outcome).inc(amount)
+    for lag in report.lag_seconds:
+        metrics.dispatch_lag.observe(max(lag, 0.0))
+        if lag > LATE_AFTER_SECONDS:
+            metrics.followups_late.inc()
+    metrics.last_dispatch.set_to_current_time()
+
+
 def build_application(settings: Settings, token: str, *, clock: Clock | None = None) -> Application:
     """Build the bot: storage, content, coach, dispatcher and every handler, in order."""
     clock = clock or SystemClock()
@@ -261,6 +307,22 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
 
     async def post_init(application: Application) -> None:
         await application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        runtime = application.bot_data["runtime"]
+        if settings.http_listen:
+            health = HealthState(
+                engine=engine, clock=clock, dispatch_interval=settings.dispatch_interval_seconds
+            )
+            http_app = build_http_app(runtime.metrics, health, runtime.dispatcher)
+            runtime.http_server, runtime.http_port = start_http_server(
+                http_app, settings.http_listen
+            )
+
+    async def post_shutdown(application: Application) -> None:
+        runtime = application.bot_data["runtime"]
+        if runtime.http_server is not None:
+            runtime.http_server.stop()
+            runtime.http_server = None
+        engine.dispose()
 
     application = (
         ApplicationBuilder()
@@ -275,6 +337,7 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
             )
         )
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
     dispatcher = Dispatcher(
@@ -284,11 +347,15 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
         batch_size=settings.dispatch_batch_size,
         lease_seconds=settings.lease_seconds,
     )
-    application.bot_data["runtime"] = CoachRuntime(coach, dispatcher, content)
+    metrics = CoachMetrics()
+    metrics.registry.register(DatabaseCounts(engine))
+    application.bot_data["runtime"] = CoachRuntime(coach, dispatcher, content, metrics)
 
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
     # --- Routing, in order. ---------------------------------------------------------------
+    # 0. Count every update (group -1 runs before the handlers below, and never stops them).
+    application.add_handler(TypeHandler(Update, count_update), group=-1)
     # 1. Group chats: the coach works only in private chats and keeps nothing from groups.
     application.add_handler(
         MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group_message)
@@ -319,9 +386,46 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
     return application
 
 
+def install_stop_signals(application: Application) -> None:
+    """SIGTERM/SIGINT: stop taking updates, let the dispatcher finish the follow-up in hand and
+    release the rest of its batch, then shut down (well within the container's grace period)."""
+    runtime: CoachRuntime = application.bot_data["runtime"]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        log.info("stop signal received: finishing the follow-up in hand, then stopping")
+        runtime.dispatcher.stop()
+        application.stop_running()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+
+
 def run_bot(settings: Settings, token: str) -> int:
     migrate(settings.resolved_database_url)
     application = build_application(settings, token)
+    original_post_init = application.post_init
+
+    async def post_init(app: Application) -> None:
+        if original_post_init is not None:
+            await original_post_init(app)
+        install_stop_signals(app)
+
+    application.post_init = post_init
     log.info("coach starting in %s mode", settings.mode)
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    if settings.mode == "webhook":
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        host, port = parse_listen(settings.webhook_listen)
+        application.run_webhook(
+            listen=host,
+            port=port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            stop_signals=None,
+        )
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=None)
+    log.info("coach stopped")
     return 0

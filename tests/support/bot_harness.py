@@ -63,6 +63,7 @@ class BotHarness:
             database_url=self.database_url,
             bot_api_url=self.api.root_url,
             dispatch_interval_seconds=3600,  # tests wake the dispatcher themselves
+            http_listen="127.0.0.1:0",  # /healthz and /metrics on a free port
             **self.settings_overrides,
         )
         migrate(settings.resolved_database_url)
@@ -87,14 +88,15 @@ class BotHarness:
             if self.application.running:
                 await self.application.stop()
             await self.application.shutdown()
-            self.runtime.coach.engine.dispose()
+            if self.application.post_shutdown:
+                await self.application.post_shutdown(self.application)
             self.application = None
         if self._own_api:
             await self.api.stop()
 
     async def _count_processed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.processed += 1
-        self.api._touch()  # wake anyone waiting on the stand-in
+        self.api.notify()  # wake anyone waiting on the stand-in
 
     async def settled(self) -> None:
         """Wait until every update injected so far has been fully handled by the bot."""

@@ -861,6 +861,11 @@ class BotApiStandIn:
         event, self._changed = self._changed, asyncio.Event()
         event.set()
 
+    def notify(self) -> None:
+        """Wake every :meth:`wait_for` so its predicate is re-checked now; call it after
+        changing state the stand-in cannot see (e.g. a counter a predicate reads)."""
+        self._touch()
+
     async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
