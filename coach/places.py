@@ -3,46 +3,50 @@
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # CLINICAL.md: 112 (EU and much of the world), 911 (US, Canada), 999 (UK), 000 (Australia),
-# 111 (New Zealand). Zones not listed use the operator's default.
-_NUMBER_BY_ZONE_PREFIX: tuple[tuple[str, str], ...] = (
-    ("Europe/London", "999"),
-    ("Europe/Belfast", "999"),
-    ("Europe/Dublin", "112"),
-    ("Europe/", "112"),
-    ("Australia/", "000"),
-    ("Pacific/Auckland", "111"),
-    ("Pacific/Chatham", "111"),
-    ("America/New_York", "911"),
-    ("America/Chicago", "911"),
-    ("America/Denver", "911"),
-    ("America/Phoenix", "911"),
-    ("America/Los_Angeles", "911"),
-    ("America/Anchorage", "911"),
-    ("America/Detroit", "911"),
-    ("America/Indiana/", "911"),
-    ("America/Kentucky/", "911"),
-    ("America/Boise", "911"),
-    ("America/Toronto", "911"),
-    ("America/Vancouver", "911"),
-    ("America/Edmonton", "911"),
-    ("America/Winnipeg", "911"),
-    ("America/Halifax", "911"),
-    ("America/St_Johns", "911"),
-    ("America/Regina", "911"),
-    ("Pacific/Honolulu", "911"),
-    ("US/", "911"),
-    ("Canada/", "911"),
+# 111 (New Zealand). A zone's country comes from tzdata's zone.tab; other countries use the
+# operator's default.
+_NUMBER_BY_COUNTRY = {"GB": "999", "US": "911", "CA": "911", "AU": "000", "NZ": "111"}
+_EU_COUNTRIES = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
+    "IS NO LI CH".split()
 )
+# Link names that zone.tab does not list.
+_LEGACY_COUNTRY = {
+    "GB": "GB",
+    "Europe/Belfast": "GB",
+    "Europe/Jersey": "JE",
+    "Europe/Guernsey": "GG",
+    "Europe/Isle_of_Man": "IM",
+}
+
+
+@cache
+def _country_by_zone() -> dict[str, str]:
+    table: dict[str, str] = dict(_LEGACY_COUNTRY)
+    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text("utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, zone, *_ = line.split("\t")
+            table.setdefault(zone, country)
+    return table
 
 
 def emergency_number_for_zone(zone: str, default: str) -> str:
-    for prefix, number in _NUMBER_BY_ZONE_PREFIX:
-        if zone == prefix or (prefix.endswith("/") and zone.startswith(prefix)):
-            return number
-    return default
+    if zone.startswith(("US/", "Canada/")):
+        return "911"
+    country = _country_by_zone().get(zone)
+    if country is None:
+        return default
+    if country in _NUMBER_BY_COUNTRY:
+        return _NUMBER_BY_COUNTRY[country]
+    # Crown dependencies use 999 like the UK; EU/EEA countries answer 112.
+    if country in ("JE", "GG", "IM"):
+        return "999"
+    return "112" if country in _EU_COUNTRIES else default
 
 
 @cache

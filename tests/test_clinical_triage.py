@@ -1,4 +1,4 @@
-"""Triage of answers and free text against the tiers of CLINICAL.md: most urgent wins, never down."""
+"""Triage of answers and free text by the tiers of CLINICAL.md: most urgent wins, never down."""
 
 from __future__ import annotations
 
@@ -115,7 +115,9 @@ def test_pain_after_a_serious_accident_is_emergency() -> None:
     assert findings == [Finding(Tier.EMERGENCY, "serious_accident")]
 
 
-@pytest.mark.parametrize("trigger", ["lifting", "sport", "twist", "posture", "minor_fall", "unknown"])
+@pytest.mark.parametrize(
+    "trigger", ["lifting", "sport", "twist", "posture", "minor_fall", "unknown"]
+)
 def test_ordinary_triggers_are_not_flagged(trigger: str) -> None:
     assert triage_answers({**ALL_CLEAR, "trigger": trigger}) == []
 
@@ -188,10 +190,6 @@ def test_flag_on_a_later_checkin_raises_the_floor() -> None:
 
 # --- free text ---------------------------------------------------------------------------------
 
-CURLY_APOSTROPHE = (
-    "iOS/macOS smart punctuation sends U+2019; the patterns only accept ASCII ' in can't"
-)
-
 
 @pytest.mark.parametrize(
     "text",
@@ -200,22 +198,13 @@ CURLY_APOSTROPHE = (
         "it's a bit numb down there when I wipe",
         pytest.param(
             "both my legs feel like jelly",
-            marks=pytest.mark.xfail(
-                reason="'both my legs' is not matched (pattern allows only 'both legs' / 'both of "
-                "my legs') and 'jelly' only as 'jelly legs'",
-                strict=True,
-            ),
         ),
         pytest.param(
             "my legs feel like jelly",
-            marks=pytest.mark.xfail(
-                reason="'jelly' is only matched as the exact phrase 'jelly legs'", strict=True
-            ),
         ),
         "can't pee properly since this morning",
         pytest.param(
             "can\u2019t pee properly since this morning",
-            marks=pytest.mark.xfail(reason=CURLY_APOSTROPHE, strict=True),
         ),
         "my chest hurts and I'm breathless",
         pytest.param(
@@ -224,17 +213,9 @@ CURLY_APOSTROPHE = (
         ),
         pytest.param(
             "a bit of shortness of breath",
-            marks=pytest.mark.xfail(
-                reason="pattern 'short\\s+of\\s+breath' does not match 'shortness of breath'",
-                strict=True,
-            ),
         ),
         pytest.param(
             "my bum feels numb",
-            marks=pytest.mark.xfail(
-                reason="saddle pattern needs 'numb' before the body part ('numb around my bum')",
-                strict=True,
-            ),
         ),
         "numbness around my bottom",
         "I can't tell when my bladder is full",
@@ -306,18 +287,12 @@ def test_free_text_is_case_insensitive() -> None:
         "Suicidal thoughts again",
         pytest.param(
             "I'd be better off dead",
-            marks=pytest.mark.xfail(reason="'better off dead' is not in the crisis pattern",
-                                    strict=True),
         ),
         pytest.param(
             "I don't want to live anymore",
-            marks=pytest.mark.xfail(reason="'don't want to live' is not in the crisis pattern",
-                                    strict=True),
         ),
         pytest.param(
             "I keep thinking of ending my life",
-            marks=pytest.mark.xfail(reason="'ending my life' is not in the crisis pattern",
-                                    strict=True),
         ),
     ],
 )

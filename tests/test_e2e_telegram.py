@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tests.conftest import TOKEN
-from tests.support.bot_harness import START, USER_ID, BotHarness
+from tests.support.bot_harness import START, BotHarness
 
 LONDON = ZoneInfo("Europe/London")
 SELF_CARE_CHECK = [
@@ -31,8 +31,17 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 async def test_bot_registers_its_commands(bot: BotHarness) -> None:
     names = {c["command"] for c in bot.api.commands}
-    assert {"checkin", "today", "progress", "settings", "pause", "resume", "stop", "help",
-            "emergency"} <= names
+    assert {
+        "checkin",
+        "today",
+        "progress",
+        "settings",
+        "pause",
+        "resume",
+        "stop",
+        "help",
+        "emergency",
+    } <= names
 
 
 async def test_onboarding_by_taps_records_consent_zone_and_time(bot: BotHarness) -> None:
@@ -46,9 +55,9 @@ async def test_onboarding_by_taps_records_consent_zone_and_time(bot: BotHarness)
     assert "Daily check-in at 19:00 (Europe/London)" in replies[0].text
     assert "Do you have any of these right now?" in replies[-1].text
     with bot.coach.engine.connect() as db:
-        row = db.execute(sa.text(
-            "select timezone, checkin_time, consent_version, consent_at from person"
-        )).one()
+        row = db.execute(
+            sa.text("select timezone, checkin_time, consent_version, consent_at from person")
+        ).one()
     assert row[0] == "Europe/London" and str(row[1]).startswith("19:00")
     assert row[2] and row[3] is not None
 
@@ -61,9 +70,11 @@ async def test_full_symptom_check_by_taps_schedules_the_plan(bot: BotHarness) ->
     assert "First 48 hours" in texts
     assert "first check-in is tomorrow" in texts
     with bot.coach.engine.connect() as db:
-        kinds = db.execute(sa.text(
-            "select kind, local_date from followup where status = 'pending' order by due_at"
-        )).all()
+        kinds = db.execute(
+            sa.text(
+                "select kind, local_date from followup where status = 'pending' order by due_at"
+            )
+        ).all()
     assert ("checkin", START.date() + timedelta(days=1)) in [(k, _as_date(d)) for k, d in kinds]
 
 

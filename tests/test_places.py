@@ -78,8 +78,15 @@ def test_unlisted_zones_use_the_operator_default(zone: str) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "number"),
-    [("London", "999"), ("Berlin", "112"), ("New York", "911"), ("Toronto", "911"),
-     ("Sydney", "000"), ("Auckland", "111"), ("Tokyo", DEFAULT)],
+    [
+        ("London", "999"),
+        ("Berlin", "112"),
+        ("New York", "911"),
+        ("Toronto", "911"),
+        ("Sydney", "000"),
+        ("Auckland", "111"),
+        ("Tokyo", DEFAULT),
+    ],
 )
 def test_typed_city_gives_its_emergency_number(typed: str, number: str) -> None:
     zone = find_zone(typed)
@@ -109,22 +116,9 @@ def _zones_of(country: str) -> list[str]:
     [
         pytest.param(
             "US",
-            marks=pytest.mark.xfail(
-                reason="US zones missing from places._NUMBER_BY_ZONE_PREFIX fall back to the "
-                "default: America/Juneau, Sitka, Metlakatla, Yakutat, Nome, Adak, Menominee, "
-                "America/North_Dakota/*",
-                strict=True,
-            ),
         ),
         pytest.param(
             "CA",
-            marks=pytest.mark.xfail(
-                reason="Canadian zones missing from places._NUMBER_BY_ZONE_PREFIX fall back to "
-                "the default: America/Moncton, Glace_Bay, Goose_Bay, Blanc-Sablon, Iqaluit, "
-                "Atikokan, Resolute, Rankin_Inlet, Swift_Current, Cambridge_Bay, Inuvik, Creston, "
-                "Dawson_Creek, Fort_Nelson, Whitehorse, Dawson",
-                strict=True,
-            ),
         ),
         "GB",
         "AU",
@@ -134,5 +128,7 @@ def _zones_of(country: str) -> list[str]:
 def test_every_zone_of_a_country_gets_its_number(country: str) -> None:
     zones = _zones_of(country)
     assert zones
-    wrong = [z for z in zones if emergency_number_for_zone(z, DEFAULT) != _NUMBER_BY_COUNTRY[country]]
+    wrong = [
+        z for z in zones if emergency_number_for_zone(z, DEFAULT) != _NUMBER_BY_COUNTRY[country]
+    ]
     assert wrong == []

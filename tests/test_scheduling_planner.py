@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,7 +106,7 @@ def test_checkin_at_19_stays_19_local_across_dst(
     for day, instant in zip(days, instants, strict=True):
         shown = instant.astimezone(ZoneInfo(zone))
         assert (shown.date(), shown.hour, shown.minute) == (day, 19, 0)
-    assert [(b - a) / timedelta(hours=1) for a, b in zip(instants, instants[1:])] == gaps
+    assert [(b - a) / timedelta(hours=1) for a, b in pairwise(instants)] == gaps
 
 
 def test_london_19_00_before_and_after_spring_forward_in_utc() -> None:
@@ -184,13 +185,15 @@ def test_nudges_are_spread_from_their_fixed_times(kind: FollowUpKind, at: time) 
 
 
 def test_checkin_in_quiet_hours_is_not_due() -> None:
-    assert due_instant(FollowUpKind.CHECKIN, schedule(checkin_time=time(23, 0)), date(2026, 6, 15)) is (
-        None
-    )
+    assert due_instant(
+        FollowUpKind.CHECKIN, schedule(checkin_time=time(23, 0)), date(2026, 6, 15)
+    ) is (None)
 
 
 def test_morning_plan_in_quiet_hours_is_not_due() -> None:
-    due = due_instant(FollowUpKind.MORNING_PLAN, schedule(morning_time=time(7, 0)), date(2026, 6, 15))
+    due = due_instant(
+        FollowUpKind.MORNING_PLAN, schedule(morning_time=time(7, 0)), date(2026, 6, 15)
+    )
     assert due is None
 
 

@@ -66,11 +66,13 @@ _EMERGENCY_PATTERNS = [
     r"\b(leak(ing|ed)?|lost\s+control|no\s+control|can'?t\s+control)\b.{0,30}"
     r"\b(bladder|bowels?|urine|pee|poo)",
     r"\b(bladder|bowels?)\b.{0,30}\b(control|leak|full)",
-    r"\bboth\s+(of\s+my\s+)?legs\b",
-    r"jelly\s+legs",
+    r"\bboth\s+(of\s+)?(my\s+|the\s+)?legs\b",
+    r"jelly\s+legs|\blegs?\b.{0,30}\bjelly\b",
+    r"\b(groin|genitals?|privates|bum|bottom|buttocks?|anus|inner\s+thighs?|down\s+there)\b"
+    r".{0,25}\b(numb|tingl\w*|no\s+feeling|feels?\s+(different|strange|odd|weird))",
     r"\b(erection|sexual)\b",
     r"chest\s+pain|pain\s+in\s+(my\s+)?chest",
-    r"\b(breathless|can'?t\s+breathe|short\s+of\s+breath|struggling\s+to\s+breathe)",
+    r"\b(breathless|can'?t\s+breathe|short(ness)?\s+of\s+breath|struggling\s+to\s+breathe)",
     r"\b(car\s+(crash|accident)|road\s+(collision|accident)|fell\s+(off|from)\s+(a\s+)?"
     r"(ladder|roof|height|scaffold))",
     r"\b(faint|clammy|passing\s+out|passed\s+out)\b",
@@ -90,13 +92,21 @@ _URGENT_PATTERNS = [
 _EMERGENCY_RE = re.compile("|".join(_EMERGENCY_PATTERNS), re.IGNORECASE)
 _URGENT_RE = re.compile("|".join(_URGENT_PATTERNS), re.IGNORECASE)
 _CRISIS_RE = re.compile(
-    r"\b(suicid\w*|kill\s+myself|end\s+it\s+all|self[-\s]harm|want\s+to\s+die)\b", re.IGNORECASE
+    r"\b(suicid\w*|kill\s+myself|end\s+it\s+all|self[-\s]harm|want\s+to\s+die"
+    r"|better\s+off\s+dead|(don'?t|do\s+not)\s+want\s+to\s+(live|be\s+alive|go\s+on)"
+    r"|end(ing)?\s+my\s+(own\s+)?life|take\s+my\s+(own\s+)?life|no\s+reason\s+to\s+live)",
+    re.IGNORECASE,
 )
+
+
+def _normalise(text: str) -> str:
+    """Phones send typographic apostrophes ("can’t"); the patterns expect plain ones."""
+    return text[:4000].replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
 
 
 def red_flag_in_text(text: str) -> Tier | None:
     """EMERGENCY or URGENT when the text sounds like a sign of that tier, else None."""
-    sample = text[:4000]
+    sample = _normalise(text)
     if _EMERGENCY_RE.search(sample):
         return Tier.EMERGENCY
     if _URGENT_RE.search(sample):
@@ -106,4 +116,4 @@ def red_flag_in_text(text: str) -> Tier | None:
 
 def crisis_in_text(text: str) -> bool:
     """Words of despair or self-harm: the coach signposts crisis support at once."""
-    return bool(_CRISIS_RE.search(text[:4000]))
+    return bool(_CRISIS_RE.search(_normalise(text)))

@@ -129,6 +129,12 @@ class CoachRuntime:
     http_server: HTTPServer | None = None
     http_port: int | None = None
 
+    async def dispatch(self) -> DispatchReport:
+        """Send what is due and count it (the scheduler's job; tests call it directly)."""
+        report = await self.dispatcher.run_once()
+        record_dispatch(self.metrics, report)
+        return report
+
 
 def _runtime(context: ContextTypes.DEFAULT_TYPE) -> CoachRuntime:
     runtime = context.application.bot_data["runtime"]
@@ -271,9 +277,7 @@ async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    runtime = _runtime(context)
-    report = await runtime.dispatcher.run_once()
-    record_dispatch(runtime.metrics, report)
+    report = await _runtime(context).dispatch()
     if report.claimed:
         log.info(
             "dispatch: claimed=%d sent=%d skipped=%d retried=%d failed=%d blocked=%d",

@@ -100,8 +100,11 @@ class BotHarness:
 
     async def settled(self) -> None:
         """Wait until every update injected so far has been fully handled by the bot."""
-        await self.api.wait_for(lambda: self.processed >= self.injected, timeout=10,
-                                what="the bot to handle every update")
+        await self.api.wait_for(
+            lambda: self.processed >= self.injected,
+            timeout=10,
+            what="the bot to handle every update",
+        )
 
     def inject(self, update: dict[str, Any]) -> None:
         self.api.user_sends_update(update)
@@ -160,8 +163,8 @@ class BotHarness:
     async def advance_to(self, local: datetime) -> DispatchReport:
         """Move the clock (never backwards) and let the real dispatcher send what is due."""
         self.clock.set(max(self.clock.now(), local))
-        return await self.runtime.dispatcher.run_once()
+        return await self.runtime.dispatch()
 
     async def advance(self, delta: timedelta) -> DispatchReport:
         self.clock.advance(delta)
-        return await self.runtime.dispatcher.run_once()
+        return await self.runtime.dispatch()

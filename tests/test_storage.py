@@ -1,0 +1,198 @@
+"""Storage on a real SQLite file and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from coach.clock import ManualClock
+from coach.storage import repository as repo
+from coach.storage.database import create_db_engine, migrate, unit_of_work
+from coach.storage.models import (
+    Episode,
+    EpisodeStatus,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    Person,
+)
+
+NOW = datetime(2026, 3, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> sa.Engine:
+    migrate(database_url)
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _person_with_episode(engine: sa.Engine, user_id: int = 1) -> tuple[Person, Episode]:
+    with unit_of_work(engine) as session:
+        person = Person(
+            telegram_user_id=user_id,
+            chat_id=user_id,
+            timezone="Europe/London",
+            checkin_time=time(19, 0),
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(person)
+        session.flush()
+        episode = Episode(
+            person_id=person.id,
+            started_at=NOW,
+            status=EpisodeStatus.ACTIVE,
+            onset_date=date(2026, 3, 23),
+        )
+        session.add(episode)
+        session.flush()
+        return person, episode
+
+
+def test_migrations_create_exactly_the_tables_the_models_describe(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == []
+
+
+def test_migrate_twice_is_harmless(database_url: str, engine: sa.Engine) -> None:
+    migrate(database_url)
+    with engine.connect() as connection:
+        version = connection.execute(sa.text("select version_num from alembic_version")).scalar()
+    assert version == "0001"
+
+
+def test_instants_come_back_timezone_aware_in_utc(engine: sa.Engine) -> None:
+    person, episode = _person_with_episode(engine)
+    berlin_evening = datetime(2026, 3, 23, 20, 0, tzinfo=UTC) + timedelta(hours=0)
+    with unit_of_work(engine) as session:
+        repo.upsert_followup(
+            session,
+            person=person,
+            episode=episode,
+            kind=FollowUpKind.CHECKIN,
+            local_date=date(2026, 3, 24),
+            due_at=berlin_evening,
+        )
+    with unit_of_work(engine) as session:
+        row = session.exec(sa.select(FollowUp)).scalar_one()  # type: ignore[call-overload]
+        assert row.due_at == berlin_evening
+        assert row.due_at.tzinfo is not None and row.due_at.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(engine: sa.Engine) -> None:
+    with pytest.raises(sa.exc.StatementError), unit_of_work(engine) as session:
+        session.add(
+            Person(telegram_user_id=5, chat_id=5, created_at=datetime(2026, 1, 1), updated_at=NOW)
+        )
+
+
+def test_a_sent_followup_is_never_rearmed_by_rescheduling(engine: sa.Engine) -> None:
+    person, episode = _person_with_episode(engine)
+    day = date(2026, 3, 24)
+    with unit_of_work(engine) as session:
+        row = repo.upsert_followup(
+            session,
+            person=person,
+            episode=episode,
+            kind=FollowUpKind.CHECKIN,
+            local_date=day,
+            due_at=NOW,
+        )
+        assert row is not None
+        row.status = FollowUpStatus.SENT
+    with unit_of_work(engine) as session:
+        again = repo.upsert_followup(
+            session,
+            person=person,
+            episode=episode,
+            kind=FollowUpKind.CHECKIN,
+            local_date=day,
+            due_at=NOW + timedelta(hours=1),
+        )
+        assert again is None
+        count = session.execute(sa.text("select count(*) from followup")).scalar_one()
+    assert count == 1
+
+
+def test_a_cancelled_followup_is_rearmed_once(engine: sa.Engine) -> None:
+    person, episode = _person_with_episode(engine)
+    day = date(2026, 3, 24)
+    with unit_of_work(engine) as session:
+        repo.upsert_followup(
+            session,
+            person=person,
+            episode=episode,
+            kind=FollowUpKind.CHECKIN,
+            local_date=day,
+            due_at=NOW,
+        )
+        assert repo.cancel_pending_followups(session, person=person) == 1
+    with unit_of_work(engine) as session:
+        repo.upsert_followup(
+            session,
+            person=person,
+            episode=episode,
+            kind=FollowUpKind.CHECKIN,
+            local_date=day,
+            due_at=NOW + timedelta(hours=2),
+        )
+        rows = session.execute(sa.text("select status from followup")).scalars().all()
+    assert rows == ["pending"]
+
+
+def test_one_followup_per_kind_and_day_is_enforced_by_the_database(engine: sa.Engine) -> None:
+    person, episode = _person_with_episode(engine)
+    with pytest.raises(sa.exc.IntegrityError), unit_of_work(engine) as session:
+        for _ in range(2):
+            session.add(
+                FollowUp(
+                    person_id=person.id,
+                    episode_id=episode.id,
+                    kind=FollowUpKind.CHECKIN,
+                    local_date=date(2026, 3, 24),
+                    due_at=NOW,
+                )
+            )
+            session.flush()
+
+
+def test_claims_take_each_due_row_once_and_expired_leases_come_back(engine: sa.Engine) -> None:
+    from coach.scheduling.dispatcher import Dispatcher
+
+    person, episode = _person_with_episode(engine)
+    with unit_of_work(engine) as session:
+        for offset in range(5):
+            repo.upsert_followup(
+                session,
+                person=person,
+                episode=episode,
+                kind=FollowUpKind.CHECKIN,
+                local_date=date(2026, 3, 24) + timedelta(days=offset),
+                due_at=NOW + timedelta(minutes=offset),
+            )
+    clock = ManualClock(NOW + timedelta(minutes=2))
+
+    class _Coach:
+        def __init__(self) -> None:
+            self.engine = engine
+
+    one = Dispatcher(coach=_Coach(), sender=None, clock=clock, lease_seconds=60)  # type: ignore[arg-type]
+    two = Dispatcher(coach=_Coach(), sender=None, clock=clock, lease_seconds=60)  # type: ignore[arg-type]
+    first = one.claim_due()
+    assert len(first) == 3  # due at +0, +1 and +2 minutes
+    assert two.claim_due() == []  # already claimed, lease still running
+    clock.advance(timedelta(minutes=2))
+    second = two.claim_due()
+    # The leases of the first three expired (their instance "died"); two more rows fell due.
+    assert set(first) < set(second) and len(second) == 5
+    one.release(second)
+    assert len(one.claim_due()) == 5
