@@ -456,38 +456,3 @@ class Child:
         for reader in self._readers:
             await reader
         return int(self.proc.returncode or 0)
-
-
-# ------------------------------------------------------------------------------ in the child
-
-
-def child_report(**values: Any) -> None:
-    print("BENCH " + json.dumps(values, default=str), flush=True)
-
-
-def child_pin() -> None:
-    cpu = os.environ.get("BENCH_PIN_CPU")
-    if cpu is not None:
-        pin_to_cpu(int(cpu))
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-async def wait_for_stop(timeout: float) -> bool:
-    """In a child: wait for `stop` on stdin (or EOF); False when `timeout` passed first."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
-    )
-    try:
-        await asyncio.wait_for(reader.readline(), timeout)
-        return True
-    except TimeoutError:
-        return False
-    finally:
-        transport.close()

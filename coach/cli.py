@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from coach.content import ContentError, load_content
+from coach.logging_setup import configure_logging
 from coach.settings import SettingsError, load_settings
 
 
@@ -38,17 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ContentError) as exc:
         print(f"coach: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    secrets = [token, token.split(":", 1)[1]]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    configure_logging(settings.log_level, secrets)
     from coach.telegram_adapter.app import run_bot
 
     return run_bot(settings, token)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "telegram.request", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)

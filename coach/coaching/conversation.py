@@ -7,6 +7,7 @@ button from an older message no longer matches and gets a graceful answer, never
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ class Coach:
             if person is None or person.consent_at is None:
                 return Outcome([Reply(self.content.ui("consent_required"))])
             handler = {
+                "mydata": self._export,
+                "delete": self._ask_delete,
                 "checkin": self._checkin_now,
                 "today": self._today,
                 "progress": self._progress,
@@ -963,6 +966,35 @@ class Coach:
             self._close_episode(session, person, episode, EpisodeStatus.CLOSED)
         return Outcome([Reply(self.content.ui("stopped"))])
 
+    def _export(self, session: Session, person: Person) -> Outcome:
+        data = repo.export_person(session, person)
+        data["exported_at"] = self.clock.now().isoformat()
+        body = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        outcome = self._with_resume(session, person, [])
+        outcome.document = ("recovery-coach-my-data.json", body)
+        outcome.replies.insert(0, Reply(self.content.ui("mydata_caption")))
+        return outcome
+
+    def _ask_delete(self, session: Session, person: Person) -> Outcome:
+        options = [("yes", self.content.ui("delete_yes")), ("no", self.content.ui("delete_no"))]
+        return Outcome(
+            [
+                self._ask(
+                    person,
+                    "delete",
+                    "delete",
+                    {},
+                    self.content.ui("delete_question"),
+                    options=options,
+                )
+            ]
+        )
+
+    def purge_closed_episodes(self, older_than: timedelta) -> int:
+        """The operator's retention rule: erase episodes closed longer ago than `older_than`."""
+        with unit_of_work(self.engine) as session:
+            return repo.purge_closed_episodes(session, before=self.clock.now() - older_than)
+
     def _help(self, person: Person | None) -> Reply:
         return Reply(self.content.ui("help", number=self._number(person)))
 
@@ -1016,6 +1048,12 @@ class Coach:
             return self._stop(session, person)
         if flow.startswith("screen:"):
             return self._answer_screen(session, person, qid, value)
+        if flow == "delete":
+            if value == "yes":
+                repo.erase_person(session, person)
+                return Outcome([Reply(self.content.ui("deleted"))])
+            self._clear_flow(person)
+            return Outcome([Reply(self.content.ui("delete_cancelled"))])
         self._clear_flow(person)
         return Outcome([self._menu(session, person)])
 

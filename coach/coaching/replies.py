@@ -24,6 +24,7 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     ack: str | None = None  # short toast for a button tap
     chosen: str | None = None  # label of the tapped option, shown on the old message
+    document: tuple[str, bytes] | None = None  # (file name, content), e.g. the data export
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,14 @@ REQUIRED_UI = [
     "tried_summary",
     "tried_nothing_yet",
     "onset_label",
+    "mydata_caption",
+    "nothing_stored",
+    "delete_question",
+    "delete_yes",
+    "delete_no",
+    "deleted",
+    "delete_cancelled",
+    "slow_down",
 ]
 REQUIRED_ADVICE = [
     "emergency",

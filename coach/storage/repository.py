@@ -203,3 +203,56 @@ def cancel_reminder(session: Session, *, episode: Episode, local_date: date) -> 
         )
         .values(status=FollowUpStatus.CANCELLED)
     )
+
+
+PERSONAL_TABLES = (Decision, Answer, CheckIn, FollowUp, Episode)
+
+
+def _rows(session: Session, model: type, person: Person) -> list[dict[str, object]]:
+    if model is CheckIn:
+        statement = select(CheckIn).join(Episode).where(Episode.person_id == person.id)
+    else:
+        statement = select(model).where(model.person_id == person.id)  # type: ignore[attr-defined]
+    return [row.model_dump(mode="json") for row in session.exec(statement).all()]
+
+
+def export_person(session: Session, person: Person) -> dict[str, object]:
+    """Everything held about one person, table by table."""
+    return {
+        "person": person.model_dump(mode="json", exclude={"flow_data"}),
+        "episodes": _rows(session, Episode, person),
+        "answers": _rows(session, Answer, person),
+        "checkins": _rows(session, CheckIn, person),
+        "follow_ups": _rows(session, FollowUp, person),
+        "decisions": _rows(session, Decision, person),
+    }
+
+
+def erase_person(session: Session, person: Person) -> None:
+    """Delete every row about the person (children first, for the foreign keys)."""
+    episode_ids = select(Episode.id).where(Episode.person_id == person.id)
+    session.execute(sa.delete(Decision).where(col(Decision.person_id) == person.id))
+    session.execute(sa.delete(Answer).where(col(Answer.person_id) == person.id))
+    session.execute(sa.delete(CheckIn).where(col(CheckIn.episode_id).in_(episode_ids)))
+    session.execute(sa.delete(FollowUp).where(col(FollowUp.person_id) == person.id))
+    session.execute(sa.delete(Episode).where(col(Episode.person_id) == person.id))
+    session.delete(person)
+
+
+def purge_closed_episodes(session: Session, *, before: datetime) -> int:
+    """Erase episodes closed before `before`, with their answers, check-ins and follow-ups."""
+    old = list(
+        session.exec(
+            select(Episode.id).where(
+                col(Episode.closed_at).is_not(None), col(Episode.closed_at) < before
+            )
+        ).all()
+    )
+    if not old:
+        return 0
+    session.execute(sa.delete(Decision).where(col(Decision.episode_id).in_(old)))
+    session.execute(sa.delete(Answer).where(col(Answer.episode_id).in_(old)))
+    session.execute(sa.delete(CheckIn).where(col(CheckIn.episode_id).in_(old)))
+    session.execute(sa.delete(FollowUp).where(col(FollowUp.episode_id).in_(old)))
+    session.execute(sa.delete(Episode).where(col(Episode.id).in_(old)))
+    return len(old)

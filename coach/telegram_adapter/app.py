@@ -10,8 +10,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
+from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,11 +25,19 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -41,6 +52,7 @@ from coach.clock import Clock, SystemClock
 from coach.coaching.conversation import Coach
 from coach.coaching.replies import Outcome, Reply, UserRef
 from coach.content import Content, load_content
+from coach.logging_setup import current_update
 from coach.observability import (
     CoachMetrics,
     DatabaseCounts,
@@ -73,10 +85,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("resume", "Resume reminders"),
     ("stop", "Stop coaching"),
     ("emergency", "Emergency signs and number"),
+    ("mydata", "Export my data"),
+    ("delete", "Delete my data"),
     ("help", "What I can do"),
     ("start", "Start or restart"),
 )
 MAX_TEXT_READ = 4096
+PURGE_EVERY = 3600.0
 LATE_AFTER_SECONDS = 60
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
@@ -118,6 +133,33 @@ class TelegramSender:
         return message.message_id
 
 
+class FloodGuard:
+    """At most `limit` updates per person in `window` seconds; beyond that, one polite note."""
+
+    def __init__(self, limit: int = 20, window: float = 10.0) -> None:
+        self.limit, self.window = limit, window
+        self.seen: dict[int, deque[float]] = {}
+        self.warned: dict[int, float] = {}
+
+    def allow(self, user_id: int) -> tuple[bool, bool]:
+        """(handle this update?, send the slow-down note?)"""
+        now = time.monotonic()
+        recent = self.seen.setdefault(user_id, deque())
+        while recent and now - recent[0] > self.window:
+            recent.popleft()
+        recent.append(now)
+        if len(self.seen) > 10_000:  # forget idle people so memory stays flat
+            for uid in [u for u, q in self.seen.items() if not q or now - q[-1] > self.window]:
+                self.seen.pop(uid, None)
+                self.warned.pop(uid, None)
+        if len(recent) <= self.limit:
+            return True, False
+        warn = now - self.warned.get(user_id, -self.window) > self.window
+        if warn:
+            self.warned[user_id] = now
+        return False, warn
+
+
 @dataclass
 class CoachRuntime:
     """What the handlers need, kept in `application.bot_data`."""
@@ -128,11 +170,19 @@ class CoachRuntime:
     metrics: CoachMetrics
     http_server: HTTPServer | None = None
     http_port: int | None = None
+    flood_guard: FloodGuard = field(default_factory=FloodGuard)
+    retention: timedelta | None = None
+    last_purge: float = 0.0
 
     async def dispatch(self) -> DispatchReport:
         """Send what is due and count it (the scheduler's job; tests call it directly)."""
         report = await self.dispatcher.run_once()
         record_dispatch(self.metrics, report)
+        if self.retention is not None and time.monotonic() - self.last_purge > PURGE_EVERY:
+            self.last_purge = time.monotonic()
+            purged = await asyncio.to_thread(self.coach.purge_closed_episodes, self.retention)
+            if purged:
+                log.info("retention: erased %d closed episode(s)", purged)
         return report
 
 
@@ -261,7 +311,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not tell the person about the error")
 
 
-async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def before_every_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tag logs with the update id, count the update, and throttle floods from one person."""
+    current_update.set(str(update.update_id))
+    runtime = _runtime(context)
     kind = (
         "callback_query"
         if update.callback_query
@@ -273,7 +326,18 @@ async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if update.my_chat_member
         else "other"
     )
-    _runtime(context).metrics.updates_handled.labels(kind).inc()
+    runtime.metrics.updates_handled.labels(kind).inc()
+    user = update.effective_user
+    if user is None:
+        return
+    allowed, warn = runtime.flood_guard.allow(user.id)
+    if not allowed:
+        if warn and update.effective_chat is not None:
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_message(
+                    update.effective_chat.id, runtime.content.ui("slow_down")
+                )
+        raise ApplicationHandlerStop
 
 
 async def dispatch_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -353,13 +417,20 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
     )
     metrics = CoachMetrics()
     metrics.registry.register(DatabaseCounts(engine))
-    application.bot_data["runtime"] = CoachRuntime(coach, dispatcher, content, metrics)
+    application.bot_data["runtime"] = CoachRuntime(
+        coach,
+        dispatcher,
+        content,
+        metrics,
+        retention=timedelta(days=settings.retention_days) if settings.retention_days else None,
+        flood_guard=FloodGuard(settings.flood_max_updates, settings.flood_window_seconds),
+    )
 
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE
     # --- Routing, in order. ---------------------------------------------------------------
     # 0. Count every update (group -1 runs before the handlers below, and never stops them).
-    application.add_handler(TypeHandler(Update, count_update), group=-1)
+    application.add_handler(TypeHandler(Update, before_every_update), group=-1)
     # 1. Group chats: the coach works only in private chats and keeps nothing from groups.
     application.add_handler(
         MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group_message)

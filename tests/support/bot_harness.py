@@ -63,8 +63,11 @@ class BotHarness:
             database_url=self.database_url,
             bot_api_url=self.api.root_url,
             dispatch_interval_seconds=3600,  # tests wake the dispatcher themselves
-            http_listen="127.0.0.1:0",  # /healthz and /metrics on a free port
-            **self.settings_overrides,
+            **{
+                "http_listen": "127.0.0.1:0",  # /healthz and /metrics on a free port
+                "flood_max_updates": 10_000,  # scripted people tap faster than anyone
+                **self.settings_overrides,
+            },
         )
         migrate(settings.resolved_database_url)
         self.application = build_application(settings, self.token, clock=self.clock)

@@ -1,0 +1,645 @@
+"""Play triage vignettes through the real bot and score the most urgent advice it gave.
+
+Each vignette (see `vignettes.yaml`) is one person: they go through onboarding and the symptom
+check by taps, may type free text, and may answer daily check-ins on later days. The runner plays
+the script through a `BotHarness` (the real python-telegram-bot Application against the Bot API
+stand-in, a manual clock, a fresh SQLite file per vignette) and reads back what the bot said.
+
+Scoring follows CLINICAL.md: the most urgent advice the bot actually gave counts. The tier is read
+from the advice texts the person received, and cross-checked against the `episode.tier` column.
+
+Script steps (a list; each step is a mapping with one of these keys):
+
+- ``check: {qid: label, ...}``: answer the symptom-check questions as the bot asks them, by button
+  label; questions not named get a reassuring default (see `CHECK_DEFAULTS`). ``upto: qid`` stops
+  before that question, so the person can type something there; a later ``check`` carries on.
+- ``tap: label``: tap a button of the question on screen (must exist, else the script stalls).
+- ``say: text``: type free text.
+- ``screen: label``: answer the explicit screening question the bot asks after red-flag words
+  (or the emergency/urgent question it shows again): tapped only if the question on screen offers
+  that button; if the bot asked nothing, the step is skipped and noted.
+- ``day: N`` (optional ``time: "HH:MM"``, default the 19:00 check-in): move the clock day by day
+  to plan day N (day 1 = day of onset, as the bot counts) and let the dispatcher send what is due.
+- ``checkin: {qid: label, ...}``: answer the check-in questions on screen (emergency re-screen,
+  pain, change, managed, and the global-change and daily-activities questions when asked).
+  ``pain`` defaults to the previous score, ``change`` and ``pgic`` follow the pain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import yaml
+
+from coach.clinical.tiers import Tier
+from coach.storage.database import migrate
+from tests.support.bot_harness import BotHarness
+from tests.support.botapi_standin import BotApiStandIn, SentMessage
+
+ROOT = Path(__file__).resolve().parents[2]
+VIGNETTES_FILE = Path(__file__).with_name("vignettes.yaml")
+CONTENT_FILE = ROOT / "content" / "en" / "coach.yaml"
+TOKEN = "123456789:" + "V" * 35
+ZONE = ZoneInfo("Europe/London")
+ZONE_LABEL = "UK (London)"
+CHECKIN_LABEL = "19:00"
+CHECKIN_HOUR = 19
+FIRST_USER_ID = 910_000
+PERSONAS = frozenset({"plain", "plays_down", "anxious"})
+STEP_KINDS = ("check", "tap", "say", "screen", "day", "checkin")
+
+SYMPTOM_CHECK_QIDS = ("emergency", "location", "onset", "trigger", "pain", "urgent", "soon", "age")
+CHECKIN_QIDS = ("emergency", "pain", "change", "managed", "pgic", "activities")
+CHECK_DEFAULTS: dict[str, str] = {
+    "emergency": "None of these",
+    "location": "Lower back",
+    "onset": "Today",
+    "trigger": "Lifting or bending",
+    "pain": "6",
+    "urgent": "None of these",
+    "soon": "None of these",
+    "age": "Under 50",
+}
+CHECKIN_DEFAULTS: dict[str, str] = {
+    "emergency": "None of these",
+    "managed": "Ice/heat and walks",
+    "activities": "Yes, mostly",
+}
+MAX_TAPS_PER_STEP = 16
+
+# The advice texts (CLINICAL.md tiers), most urgent first. `Call <number> now` is the first line of
+# every EMERGENCY message; the emergency-info and crisis texts say "Call <number> or/if ...".
+ADVICE_PATTERNS: tuple[tuple[Tier, re.Pattern[str]], ...] = (
+    (Tier.EMERGENCY, re.compile(r"^Call \S+ now\b", re.MULTILINE)),
+    (Tier.URGENT, re.compile(r"Please see a doctor today")),
+    (
+        Tier.SOON,
+        re.compile(r"Please book a doctor, physiotherapist or pharmacist in the next few days"),
+    ),
+    (Tier.SELF, re.compile(r"nothing you told me needs a doctor right now")),
+)
+
+
+class VignetteError(ValueError):
+    """The vignette file is malformed."""
+
+
+@dataclass(frozen=True)
+class Vignette:
+    id: str
+    summary: str
+    expected: Tier
+    persona: str
+    script: tuple[Mapping[str, Any], ...]
+
+
+@dataclass
+class VignetteResult:
+    vignette: Vignette
+    given: Tier
+    db_tier: Tier | None
+    advice_seen: bool
+    stalled: str | None = None
+    notes: list[str] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def expected(self) -> Tier:
+        return self.vignette.expected
+
+    @property
+    def verdict(self) -> str:
+        if self.given < self.expected:
+            return "under"
+        if self.given > self.expected:
+            return "over"
+        return "correct"
+
+    @property
+    def db_agrees(self) -> bool:
+        return self.db_tier == self.given
+
+    @property
+    def halted_by_bot(self) -> bool:
+        """A stalled script is expected once the bot stopped coaching (EMERGENCY or URGENT)."""
+        return self.stalled is not None and self.given >= Tier.URGENT
+
+
+# ------------------------------------------------------------------------------------ loading
+
+
+def load_vignettes(path: Path = VIGNETTES_FILE) -> list[Vignette]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = raw.get("vignettes") if isinstance(raw, dict) else raw
+    if not isinstance(entries, list) or not entries:
+        raise VignetteError(f"{path}: expected a non-empty list of vignettes")
+    vignettes: list[Vignette] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        where = f"{path.name} entry {index}"
+        if not isinstance(entry, dict):
+            raise VignetteError(f"{where}: not a mapping")
+        missing = {"id", "summary", "expected", "persona", "script"} - set(entry)
+        if missing:
+            raise VignetteError(f"{where}: missing {sorted(missing)}")
+        vid = str(entry["id"])
+        if vid in seen:
+            raise VignetteError(f"{where}: duplicate id {vid}")
+        seen.add(vid)
+        try:
+            expected = Tier[str(entry["expected"]).upper()]
+        except KeyError as exc:
+            raise VignetteError(f"{vid}: unknown tier {entry['expected']!r}") from exc
+        persona = str(entry["persona"])
+        if persona not in PERSONAS:
+            raise VignetteError(f"{vid}: persona must be one of {sorted(PERSONAS)}")
+        script = entry["script"]
+        if not isinstance(script, list) or not script:
+            raise VignetteError(f"{vid}: script must be a non-empty list of steps")
+        for step in script:
+            kinds = [k for k in STEP_KINDS if isinstance(step, dict) and k in step]
+            if len(kinds) != 1:
+                raise VignetteError(f"{vid}: each step needs exactly one of {STEP_KINDS}: {step}")
+        vignettes.append(Vignette(vid, str(entry["summary"]), expected, persona, tuple(script)))
+    return vignettes
+
+
+def tier_of_texts(texts: Iterable[str]) -> Tier | None:
+    """The most urgent advice among the texts, or None when no advice was given at all."""
+    best: Tier | None = None
+    for text in texts:
+        for tier, pattern in ADVICE_PATTERNS:
+            if pattern.search(text):
+                best = tier if best is None else max(best, tier)
+                break
+    return best
+
+
+class _Questions:
+    """Recognises which question a message asks, from its button labels (content is data)."""
+
+    def __init__(self, content_file: Path = CONTENT_FILE) -> None:
+        content = yaml.safe_load(content_file.read_text(encoding="utf-8"))
+        self.by_labels: dict[frozenset[str], str] = {}
+        for qid, question in content["questions"].items():
+            labels = frozenset(str(o["label"]) for o in question.get("options", []))
+            self.by_labels.setdefault(labels, qid)
+        self.screen_intro = str(content["ui"]["screen_intro"]).strip()
+        self.button_expected = str(content["ui"]["button_expected"]).strip()
+
+    def qid(self, labels: Iterable[str]) -> str | None:
+        return self.by_labels.get(frozenset(labels))
+
+
+# ------------------------------------------------------------------------------------ playing
+
+
+class _Stall(Exception):
+    """A script step could not be played against what the bot shows."""
+
+
+class _Player:
+    """Plays one vignette against a running harness."""
+
+    def __init__(self, bot: BotHarness, user_id: int, questions: _Questions) -> None:
+        self.bot = bot
+        self.api = bot.api
+        self.user_id = user_id
+        self.questions = questions
+        self.notes: list[str] = []
+        self.transcript: list[str] = []
+        self.last_pain: int | None = None
+        self.baseline: int | None = None
+
+    # -- low level
+    def sent(self) -> list[SentMessage]:
+        return [m for m in self.api.messages_to(self.user_id) if m.method == "sendMessage"]
+
+    async def _settle(self) -> None:
+        self.bot.injected += 1
+        await self.bot.settled()
+
+    def _log_since(self, before: int) -> list[SentMessage]:
+        new = self.sent()[before:]
+        for message in new:
+            first = (message.rendered_text or message.text or "").strip().splitlines()
+            self.transcript.append(f"  < {first[0] if first else ''}")
+        return new
+
+    async def say(self, text: str) -> list[SentMessage]:
+        before = len(self.sent())
+        self.transcript.append(f"  > {text!r}")
+        self.api.user_sends_text(self.user_id, text)
+        await self._settle()
+        return self._log_since(before)
+
+    def current(self) -> SentMessage | None:
+        """The latest message whose buttons are still on screen."""
+        for message in reversed(self.sent()):
+            if not message.buttons():
+                continue
+            payload = self.api.current_message(self.user_id, message.message_id)
+            if (payload.get("reply_markup") or {}).get("inline_keyboard"):
+                return message
+        return None
+
+    def current_qid(self) -> tuple[str | None, SentMessage | None]:
+        message = self.current()
+        if message is None:
+            return None, None
+        return self.questions.qid(label for label, _ in message.buttons()), message
+
+    def is_screen(self, message: SentMessage) -> bool:
+        return self.questions.screen_intro in (message.rendered_text or message.text or "")
+
+    async def tap(self, label: str, message: SentMessage | None = None) -> list[SentMessage]:
+        message = message or self.current()
+        if message is None:
+            raise _Stall(f"no buttons on screen to tap {label!r}")
+        labels = [text for text, data in message.buttons() if data]
+        chosen = label if label in labels else next((t for t in labels if label in t), None)
+        if chosen is None:
+            raise _Stall(f"no button {label!r} on screen; buttons: {labels}")
+        before = len(self.sent())
+        self.transcript.append(f"  [tap] {chosen}")
+        self.api.user_taps(self.user_id, message.message_id, message.button_data(chosen))
+        await self._settle()
+        return self._log_since(before)
+
+    # -- steps
+    async def play(self, step: Mapping[str, Any]) -> None:
+        if "check" in step:
+            await self.check(dict(step["check"] or {}))
+        elif "tap" in step:
+            await self.tap(str(step["tap"]))
+        elif "say" in step:
+            replies = await self.say(str(step["say"]))
+            texts = "\n".join(m.rendered_text or m.text or "" for m in replies)
+            if self.questions.screen_intro in texts:
+                self.notes.append(f"text {step['say']!r}: bot asked the screening question")
+            elif tier_of_texts([texts]) in (Tier.EMERGENCY, Tier.URGENT):
+                self.notes.append(f"text {step['say']!r}: bot escalated at once")
+            else:
+                first = texts.strip().splitlines()[0] if texts.strip() else "(no reply)"
+                self.notes.append(f"text {step['say']!r}: not taken as a red flag ({first!r})")
+        elif "screen" in step:
+            await self.screen(str(step["screen"]))
+        elif "day" in step:
+            await self.day(int(step["day"]), str(step.get("time") or f"{CHECKIN_HOUR}:00"))
+        elif "checkin" in step:
+            await self.checkin(dict(step["checkin"] or {}))
+
+    async def check(self, answers: dict[str, Any]) -> None:
+        upto = answers.pop("upto", None)
+        wanted = {**CHECK_DEFAULTS, **{k: str(v) for k, v in answers.items()}}
+        unknown = set(answers) - set(SYMPTOM_CHECK_QIDS)
+        if unknown:
+            raise _Stall(f"unknown symptom-check questions {sorted(unknown)}")
+        for _ in range(MAX_TAPS_PER_STEP):
+            qid, message = self.current_qid()
+            if message is None or qid not in SYMPTOM_CHECK_QIDS or self.is_screen(message):
+                return
+            if qid == upto:
+                return
+            if qid == "pain":
+                self.baseline = self.last_pain = int(wanted["pain"])
+            await self.tap(wanted[qid], message)
+        raise _Stall("the symptom check did not end")
+
+    async def screen(self, label: str) -> None:
+        qid, message = self.current_qid()
+        offered = [text for text, _ in message.buttons()] if message is not None else []
+        if (
+            message is None
+            or qid not in ("emergency", "urgent")
+            or not any(label in text for text in offered)
+        ):
+            self.notes.append(f"screen {label!r}: the bot asked no screening question")
+            return
+        await self.tap(label, message)
+
+    async def day(self, plan_day: int, at: str) -> None:
+        onset = self._onset_date()
+        if onset is None:
+            raise _Stall(f"day {plan_day}: no episode with an onset date")
+        target = onset + timedelta(days=plan_day - 1)
+        hour, minute = (int(part) for part in at.split(":"))
+        today = self.bot.clock.now().astimezone(ZONE).date()
+        if target < today:
+            raise _Stall(f"day {plan_day} ({target}) is before today ({today})")
+        day = today
+        while True:
+            # Every evening in between, so that each day's check-in is sent (and left unanswered).
+            if day == target:
+                await self._advance(_local(day, hour, minute))
+                return
+            if day > today:
+                await self._advance(_local(day, CHECKIN_HOUR))
+            day += timedelta(days=1)
+
+    async def _advance(self, when: datetime) -> None:
+        before = len(self.sent())
+        self.transcript.append(f"  [clock] {when:%a %d %b %H:%M}")
+        await self.bot.advance_to(when)
+        self._log_since(before)
+
+    async def onboard(self) -> None:
+        await self.say("/start")
+        for label in ("I agree", ZONE_LABEL, CHECKIN_LABEL):
+            await self.tap(label)
+
+    async def checkin(self, answers: dict[str, Any]) -> None:
+        unknown = set(answers) - set(CHECKIN_QIDS)
+        if unknown:
+            raise _Stall(f"unknown check-in questions {sorted(unknown)}")
+        pain = int(answers.get("pain", self.last_pain if self.last_pain is not None else 5))
+        previous = self.last_pain if self.last_pain is not None else pain
+        baseline = self.baseline if self.baseline is not None else pain
+        change = "Better" if pain < previous else "Worse" if pain > previous else "Same"
+        drop = baseline - pain
+        pgic = (
+            "Much improved"
+            if drop >= 3
+            else "A little improved"
+            if drop > 0
+            else "No change"
+            if drop == 0
+            else "A little worse"
+        )
+        wanted = {
+            **CHECKIN_DEFAULTS,
+            "pain": str(pain),
+            "change": change,
+            "pgic": pgic,
+            **{k: str(v) for k, v in answers.items()},
+        }
+        answered = 0
+        for _ in range(MAX_TAPS_PER_STEP):
+            qid, message = self.current_qid()
+            if message is None or qid not in CHECKIN_QIDS or self.is_screen(message):
+                break
+            await self.tap(wanted[qid], message)
+            answered += 1
+            if qid == "pain":
+                self.last_pain = pain
+        else:
+            raise _Stall("the check-in did not end")
+        if not answered:
+            raise _Stall("no check-in question on screen")
+
+    def _onset_date(self) -> date | None:
+        with self.bot.coach.engine.connect() as db:
+            value = db.execute(
+                sa.text(
+                    "select onset_date from episode where onset_date is not null "
+                    "order by id desc limit 1"
+                )
+            ).scalar()
+        if value is None:
+            return None
+        return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+    def db_tier(self) -> Tier | None:
+        with self.bot.coach.engine.connect() as db:
+            value = db.execute(sa.text("select max(tier) from episode")).scalar()
+        return None if value is None else Tier(int(value))
+
+
+def _local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
+
+
+class VignetteRunner:
+    """Runs vignettes one after another against one shared Bot API stand-in.
+
+    Each vignette gets a fresh SQLite file (copied from one migrated template), a fresh manual
+    clock at the harness's start time, its own bot Application and its own Telegram user id.
+    """
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        self._own_dir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="coach-vignettes-"))
+        self.api = BotApiStandIn(token=TOKEN, max_long_poll=0.5)
+        self.questions = _Questions()
+        self._template = self.workdir / "template.sqlite3"
+        self._next_user = FIRST_USER_ID
+
+    async def __aenter__(self) -> VignetteRunner:
+        await self.api.start()
+        migrate(f"sqlite:///{self._template}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.api.stop()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    async def run(self, vignette: Vignette) -> VignetteResult:
+        started = time.perf_counter()
+        user_id = self._next_user
+        self._next_user += 1
+        db_file = self.workdir / f"{_safe(vignette.id)}.sqlite3"
+        shutil.copyfile(self._template, db_file)
+        bot = BotHarness(database_url=f"sqlite:///{db_file}", token=TOKEN, api=self.api)
+        await bot.start()
+        player = _Player(bot, user_id, self.questions)
+        stalled: str | None = None
+        try:
+            await player.onboard()
+            for index, step in enumerate(vignette.script):
+                try:
+                    await player.play(step)
+                except _Stall as exc:
+                    stalled = f"step {index + 1} {dict(step)}: {exc}"
+                    break
+            await self.api.wait_until_updates_consumed()
+            db_tier = player.db_tier()
+        finally:
+            await bot.stop()
+            db_file.unlink(missing_ok=True)
+        texts = [m.rendered_text or m.text or "" for m in player.sent()]
+        seen = tier_of_texts(texts)
+        return VignetteResult(
+            vignette=vignette,
+            given=seen if seen is not None else Tier.SELF,
+            db_tier=db_tier,
+            advice_seen=seen is not None,
+            stalled=stalled,
+            notes=player.notes,
+            transcript=player.transcript,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+async def run_vignettes(
+    vignettes: Sequence[Vignette] | None = None, *, workers: int = 4
+) -> list[VignetteResult]:
+    """Run every vignette; `workers` runners (each with its own stand-in) share the work."""
+    todo = list(vignettes if vignettes is not None else load_vignettes())
+    results: dict[str, VignetteResult] = {}
+    queue: asyncio.Queue[Vignette] = asyncio.Queue()
+    for vignette in todo:
+        queue.put_nowait(vignette)
+
+    async def worker() -> None:
+        async with VignetteRunner() as runner:
+            while not queue.empty():
+                vignette = queue.get_nowait()
+                results[vignette.id] = await runner.run(vignette)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(todo))))))
+    return [results[v.id] for v in todo]
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+TIERS = (Tier.EMERGENCY, Tier.URGENT, Tier.SOON, Tier.SELF)
+
+
+@dataclass(frozen=True)
+class Report:
+    results: tuple[VignetteResult, ...]
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    def expected_counts(self) -> Counter[Tier]:
+        return Counter(r.expected for r in self.results)
+
+    def confusion(self) -> dict[Tier, Counter[Tier]]:
+        table: dict[Tier, Counter[Tier]] = {tier: Counter() for tier in TIERS}
+        for r in self.results:
+            table[r.expected][r.given] += 1
+        return table
+
+    def accuracy(self, tier: Tier) -> tuple[int, int]:
+        rows = [r for r in self.results if r.expected == tier]
+        return sum(r.given == tier for r in rows), len(rows)
+
+    def sensitivity(self, tier: Tier) -> tuple[int, int]:
+        """Vignettes of `tier` that got advice at least that urgent."""
+        rows = [r for r in self.results if r.expected == tier]
+        return sum(r.given >= tier for r in rows), len(rows)
+
+    def of_verdict(self, verdict: str) -> list[VignetteResult]:
+        return [r for r in self.results if r.verdict == verdict]
+
+    @property
+    def missed_emergencies(self) -> list[VignetteResult]:
+        return [
+            r for r in self.results if r.expected == Tier.EMERGENCY and r.given < Tier.EMERGENCY
+        ]
+
+    @property
+    def under_triaged_urgent(self) -> list[VignetteResult]:
+        return [r for r in self.results if r.expected == Tier.URGENT and r.given < Tier.URGENT]
+
+    @property
+    def db_mismatches(self) -> list[VignetteResult]:
+        return [r for r in self.results if not r.db_agrees]
+
+    @property
+    def script_problems(self) -> list[VignetteResult]:
+        return [r for r in self.results if r.stalled is not None and not r.halted_by_bot]
+
+    def render(self) -> str:
+        lines = [f"Triage vignettes: {self.total} run in {self.seconds:.1f}s"]
+        counts = self.expected_counts()
+        lines.append(
+            "  by expected tier: " + ", ".join(f"{t.name} {counts.get(t, 0)}" for t in TIERS)
+        )
+        hit, n = self.sensitivity(Tier.EMERGENCY)
+        lines.append(f"  emergency sensitivity: {hit}/{n} ({_pct(hit, n)})")
+        hit, n = self.sensitivity(Tier.URGENT)
+        lines.append(f"  urgent sensitivity (URGENT or more): {hit}/{n} ({_pct(hit, n)})")
+        lines.append("  per-tier accuracy (given == expected):")
+        for tier in TIERS:
+            hit, n = self.accuracy(tier)
+            lines.append(f"    {tier.name:<9} {hit:>3}/{n:<3} {_pct(hit, n)}")
+        correct = len(self.of_verdict("correct"))
+        lines.append(
+            f"  overall: {correct}/{self.total} correct, "
+            f"{len(self.of_verdict('under'))} under-triaged, "
+            f"{len(self.of_verdict('over'))} over-triaged"
+        )
+        lines.append("  confusion (rows: expected, columns: most urgent advice given):")
+        header = "    " + f"{'':<10}" + "".join(f"{t.name:>10}" for t in TIERS) + f"{'total':>8}"
+        lines.append(header)
+        table = self.confusion()
+        for tier in TIERS:
+            row = table[tier]
+            cells = "".join(f"{row.get(given, 0):>10}" for given in TIERS)
+            lines.append(f"    {tier.name:<10}{cells}{sum(row.values()):>8}")
+        for title, rows in (
+            ("UNDER-TRIAGED", self.of_verdict("under")),
+            ("OVER-TRIAGED", self.of_verdict("over")),
+        ):
+            if rows:
+                lines.append(f"  {title}:")
+                for r in rows:
+                    lines.extend(_describe(r))
+        if self.db_mismatches:
+            lines.append("  DB CROSS-CHECK MISMATCHES (episode.tier vs advice texts):")
+            for r in self.db_mismatches:
+                db = r.db_tier.name if r.db_tier is not None else "no episode"
+                lines.append(f"    {r.vignette.id}: texts {r.given.name}, episode.tier {db}")
+        if self.script_problems:
+            lines.append("  SCRIPTS THAT COULD NOT BE PLAYED TO THE END:")
+            for r in self.script_problems:
+                lines.append(f"    {r.vignette.id}: {r.stalled}")
+        return "\n".join(lines)
+
+
+def _describe(r: VignetteResult) -> list[str]:
+    lines = [
+        f"    {r.vignette.id} [{r.vignette.persona}] expected {r.expected.name}, "
+        f"given {r.given.name}{'' if r.advice_seen else ' (no advice text)'}: {r.vignette.summary}"
+    ]
+    lines.extend(f"      - {note}" for note in r.notes)
+    if r.stalled:
+        lines.append(f"      - script stopped: {r.stalled}")
+    return lines
+
+
+def _pct(hit: int, n: int) -> str:
+    return f"{100 * hit / n:.1f}%" if n else "n/a"
+
+
+async def run_report(vignettes: Sequence[Vignette] | None = None, *, workers: int = 4) -> Report:
+    started = time.perf_counter()
+    results = await run_vignettes(vignettes, workers=workers)
+    return Report(tuple(results), time.perf_counter() - started)
+
+
+__all__ = [
+    "TIERS",
+    "Report",
+    "Vignette",
+    "VignetteError",
+    "VignetteResult",
+    "VignetteRunner",
+    "load_vignettes",
+    "run_report",
+    "run_vignettes",
+    "tier_of_texts",
+]
