@@ -10,10 +10,12 @@ Children report with lines `BENCH {json}` on stdout; the parent may write `stop`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -392,7 +394,13 @@ class Child:
         if cpu is not None:
             env["BENCH_PIN_CPU"] = str(cpu)
         spawned_at = time.perf_counter()
+        # Through a small /bin/sh that forks the child: on Linux a process's ru_maxrss starts at
+        # the RSS of the process it was forked from, so a child forked straight from this
+        # (large) parent would report the parent's size as its own peak.
         proc = await asyncio.create_subprocess_exec(
+            "/bin/sh",
+            "-c",
+            '"$0" "$@"; exit $?',
             sys.executable,
             "-m",
             module,
@@ -402,6 +410,7 @@ class Child:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         return cls(proc, spawned_at)
 
@@ -451,7 +460,9 @@ class Child:
         try:
             await asyncio.wait_for(self.proc.wait(), timeout)
         except TimeoutError:
-            self.proc.kill()  # our own child, by its handle
+            # Our own session (the /bin/sh and the child it forked), by its id.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             await self.proc.wait()
         for reader in self._readers:
             await reader

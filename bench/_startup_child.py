@@ -21,7 +21,7 @@ import sys  # noqa: E402
 from datetime import time as dtime  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench._child import cpu_seconds, peak_rss_mb, report, wait_for_stop  # noqa: E402
+from bench._child import cpu_seconds, peak_rss_mb, report, vm_hwm_mb, wait_for_stop  # noqa: E402
 
 TOKEN = "7000001:AAH-StandInTokenForRecoveryCoachTests"  # the stand-in's default token
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -97,6 +97,7 @@ async def main(design: str, url: str, api_root: str) -> None:
         jobs_in_queue=scheduled_jobs,
         rss_ready_mb=rss_ready,
         rss_peak_mb=peak_rss_mb(),
+        vm_hwm_mb=vm_hwm_mb(),
         cpu_ready_s=cpu_ready,
     )
     await wait_for_stop(60)

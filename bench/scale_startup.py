@@ -18,7 +18,8 @@ on loopback, hosted by this process. Two designs, same database, same machine, s
 Timed: from just before the child is spawned to `application.start()` returning (job queue
 started), after initialize + post_init (getMe, setMyCommands) and updater.start_polling, i.e. the
 bot is ready to take updates and run jobs. Peak RSS is `ru_maxrss` of the child, read 1.5 s after
-ready (after the first dispatch tick). Quick mode: 1,000 and 10,000 people only.
+ready (after the first dispatch tick); the kernel's VmHWM is shown beside it as a cross-check.
+Quick mode: 1,000 and 10,000 people only.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ async def start_once(design: str, url: str, api: BenchStandIn, timeout: float) -
         "jobs": result["jobs_in_queue"],
         "rss": result["rss_peak_mb"],
         "rss_ready": result["rss_ready_mb"],
+        "hwm": result["vm_hwm_mb"],
     }
 
 
@@ -128,6 +130,7 @@ async def main(quick: bool, reps: int) -> int:
                 f"{r['start']:.2f}",
                 f"{r['jobs']:,}",
                 f"**{r['rss']:.0f}**",
+                f"{r['hwm']:.0f}",
             ]
         )
     print("## Scale of scheduling: start-up time and peak memory\n")
@@ -150,6 +153,7 @@ async def main(quick: bool, reps: int) -> int:
                 "start (job queue)",
                 "jobs in queue",
                 "peak RSS (MB)",
+                "VmHWM (MB)",
             ],
             rows,
         )

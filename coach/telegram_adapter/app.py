@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
@@ -121,7 +123,9 @@ class TelegramSender:
         except Forbidden as exc:
             raise RecipientBlocked(str(exc)) from exc
         except RetryAfter as exc:
-            retry = exc.retry_after
+            with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+                warnings.simplefilter("ignore")
+                retry = exc.retry_after
             seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
             raise RetryLater(float(seconds)) from exc
         except TimedOut as exc:
@@ -200,12 +204,15 @@ def _user(update: Update) -> UserRef | None:
 
 
 async def _send_outcome(context: ContextTypes.DEFAULT_TYPE, chat_id: int, outcome: Outcome) -> None:
-    for reply in merge_replies(outcome.replies):
-        try:
+    try:
+        if outcome.document is not None:
+            name, body = outcome.document
+            await context.bot.send_document(chat_id, InputFile(body, filename=name))
+        for reply in merge_replies(outcome.replies):
             await context.bot.send_message(chat_id, reply.text, reply_markup=to_markup(reply))
-        except Forbidden:
-            _runtime(context).coach.on_blocked_change(chat_id, blocked=True)
-            return
+    except Forbidden:
+        coach = _runtime(context).coach
+        await asyncio.to_thread(coach.on_blocked_change, chat_id, blocked=True)
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]

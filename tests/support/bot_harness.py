@@ -117,35 +117,38 @@ class BotHarness:
     def messages(self, user_id: int = USER_ID) -> list[SentMessage]:
         return [m for m in self.api.messages_to(user_id) if m.method == "sendMessage"]
 
-    async def say(self, text: str, user_id: int = USER_ID, expect: int = 1) -> list[SentMessage]:
-        """Send text and wait for at least `expect` new messages from the bot."""
+    async def say(self, text: str, user_id: int = USER_ID) -> list[SentMessage]:
+        """Send text; return every message the bot sent in answer."""
         before = len(self.messages(user_id))
         self.api.user_sends_text(user_id, text)
-        return await self._new_messages(user_id, before, expect)
+        self.injected += 1
+        await self.settled()
+        return self.messages(user_id)[before:]
 
     async def tap(
-        self,
-        label: str,
-        user_id: int = USER_ID,
-        expect: int = 1,
-        message: SentMessage | None = None,
+        self, label: str, user_id: int = USER_ID, message: SentMessage | None = None
     ) -> list[SentMessage]:
-        """Tap the button containing `label` on the latest message that has one."""
+        """Tap the button containing `label` on the latest message that has one (or `message`)."""
         target = message or self.message_with_button(label, user_id)
         before = len(self.messages(user_id))
         self.api.user_taps(user_id, target.message_id, target.button_data(label))
-        return await self._new_messages(user_id, before, expect)
+        self.injected += 1
+        await self.settled()
+        return self.messages(user_id)[before:]
+
+    async def send_raw(self, builder: str, *args: Any, user_id: int = USER_ID) -> list[SentMessage]:
+        """Inject an update built by a stand-in helper (e.g. "user_sends_sticker")."""
+        before = len(self.messages(user_id))
+        getattr(self.api, builder)(user_id, *args)
+        self.injected += 1
+        await self.settled()
+        return self.messages(user_id)[before:]
 
     def message_with_button(self, label: str, user_id: int = USER_ID) -> SentMessage:
         for message in reversed(self.messages(user_id)):
             if any(label in text for text, _ in message.buttons()):
                 return message
         raise AssertionError(f"no message with a button {label!r}; got {self.api.dump()}")
-
-    async def _new_messages(self, user_id: int, before: int, expect: int) -> list[SentMessage]:
-        await self.api.wait_for(lambda: len(self.messages(user_id)) >= before + expect, timeout=10)
-        await self.api.wait_until_updates_consumed()
-        return self.messages(user_id)[before:]
 
     async def onboard(
         self, user_id: int = USER_ID, zone_label: str = "UK (London)", time_label: str = "19:00"

@@ -22,7 +22,8 @@ Script steps (a list; each step is a mapping with one of these keys):
   to plan day N (day 1 = day of onset, as the bot counts) and let the dispatcher send what is due.
 - ``checkin: {qid: label, ...}``: answer the check-in questions on screen (emergency re-screen,
   pain, change, managed, and the global-change and daily-activities questions when asked).
-  ``pain`` defaults to the previous score, ``change`` and ``pgic`` follow the pain.
+  ``pain`` defaults to the previous score, ``change`` and ``pgic`` follow the pain; ``upto: qid``
+  pauses before that question, as for ``check``.
 """
 
 from __future__ import annotations
@@ -327,7 +328,7 @@ class _Player:
             or qid not in ("emergency", "urgent")
             or not any(label in text for text in offered)
         ):
-            self.notes.append(f"screen {label!r}: the bot asked no screening question")
+            self.notes.append(f"screen {label!r}: no emergency/urgent question on screen to answer")
             return
         await self.tap(label, message)
 
@@ -362,6 +363,7 @@ class _Player:
             await self.tap(label)
 
     async def checkin(self, answers: dict[str, Any]) -> None:
+        upto = answers.pop("upto", None)
         unknown = set(answers) - set(CHECKIN_QIDS)
         if unknown:
             raise _Stall(f"unknown check-in questions {sorted(unknown)}")
@@ -391,6 +393,8 @@ class _Player:
             qid, message = self.current_qid()
             if message is None or qid not in CHECKIN_QIDS or self.is_screen(message):
                 break
+            if qid == upto:
+                return
             await self.tap(wanted[qid], message)
             answered += 1
             if qid == "pain":

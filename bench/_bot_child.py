@@ -1,0 +1,128 @@
+"""Child of bench.rate_limited and bench.handling_cost: a polling bot against the stand-in.
+
+    python -m bench._bot_child coach DATABASE_URL API_ROOT_URL [GLOBAL_RATE_PER_SECOND]
+    python -m bench._bot_child {echo|echo3} PEOPLE API_ROOT_URL
+
+coach: the coach's real `build_application` (handlers, AIORateLimiter, dispatch job), started
+the way `Application.run_polling` starts it. GLOBAL_RATE_PER_SECOND overrides the setting
+(default: the coach's default, 30).
+
+echo: a bare PTB bot: a CommandHandler, a MessageHandler and a CallbackQueryHandler that each
+reply with one send_message (carrying one button, so the driver can tap again). After start it
+sends one message with a button to each of PEOPLE chats (1_000_001...), as the coach's
+dispatcher sends the check-ins.
+echo3: the same, but a button tap is answered the way the coach answers one: answer the
+callback query, edit the tapped message, then send_message: the same Bot API calls per tap
+without the coach's logic and database.
+
+stdin commands: `mark` -> report CPU seconds and peak RSS so far; `stop` (or EOF) -> stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from bench._child import cpu_seconds, peak_rss_mb, pin, report, vm_hwm_mb
+
+TOKEN = "7000001:AAH-StandInTokenForRecoveryCoachTests"
+FIRST_CHAT = 1_000_001
+
+
+def coach_application(url: str, api_root: str, rate: str | None) -> Any:
+    from coach.settings import Settings
+    from coach.telegram_adapter.app import build_application
+
+    overrides: dict[str, Any] = {"database_url": url, "bot_api_url": api_root}
+    if rate:
+        overrides["global_rate_per_second"] = float(rate)
+    return build_application(Settings(**overrides), TOKEN)
+
+
+def echo_application(api_root: str, *, like_coach: bool) -> Any:
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import (
+        ApplicationBuilder,
+        CallbackQueryHandler,
+        CommandHandler,
+        ContextTypes,
+        MessageHandler,
+        filters,
+    )
+
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Next", callback_data="next")]])
+
+    async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        await context.bot.send_message(update.effective_chat.id, "echo", reply_markup=markup)
+
+    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and update.effective_chat is not None
+        if like_coach:
+            await query.answer()
+            message = query.message
+            if message is not None and getattr(message, "text", None):
+                await query.edit_message_text(f"{message.text}\n\n✓ Next")  # type: ignore[union-attr]
+        await context.bot.send_message(update.effective_chat.id, "echo", reply_markup=markup)
+
+    application = ApplicationBuilder().token(TOKEN).base_url(f"{api_root}/bot").build()
+    application.add_handler(CommandHandler("start", reply))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, reply))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.bot_data["first_markup"] = markup
+    return application
+
+
+async def commands(application: Any) -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
+    try:
+        while True:
+            line = (await reader.readline()).decode().strip()
+            if line == "mark":
+                report(mark={"cpu_s": cpu_seconds(), "rss_peak_mb": peak_rss_mb()})
+                continue
+            return
+    finally:
+        transport.close()
+
+
+async def main(mode: str, target: str, api_root: str, rate: str | None) -> None:
+    pin()
+    if mode == "coach":
+        from coach.telegram_adapter.app import ALLOWED_UPDATES
+
+        application = coach_application(target, api_root, rate)
+        allowed: list[str] | None = ALLOWED_UPDATES
+    else:
+        application = echo_application(api_root, like_coach=mode == "echo3")
+        allowed = None
+    # As Application.run_polling does it.
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    await application.updater.start_polling(allowed_updates=allowed)
+    await application.start()
+    report(ready={"cpu_s": cpu_seconds(), "rss_peak_mb": peak_rss_mb()})
+    if mode != "coach":
+        markup = application.bot_data["first_markup"]
+        for chat in range(FIRST_CHAT, FIRST_CHAT + int(target)):
+            await application.bot.send_message(chat, "Time for your check-in", reply_markup=markup)
+    try:
+        await asyncio.wait_for(commands(application), 900)
+    except TimeoutError:
+        pass
+    report(final={"cpu_s": cpu_seconds(), "rss_peak_mb": peak_rss_mb(), "vm_hwm_mb": vm_hwm_mb()})
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    asyncio.run(main(args[0], args[1], args[2], args[3] if len(args) > 3 else None))

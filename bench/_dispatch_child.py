@@ -1,0 +1,122 @@
+"""Child of bench.dispatch_throughput: run the real Dispatcher over due follow-ups and report.
+
+    python -m bench._dispatch_child {null|telegram} DATABASE_URL API_BASE_URL DEADLINE_SECONDS
+
+`telegram`: the coach's TelegramSender over a bare PTB Application (no rate limiter) whose Bot
+talks to the stand-in at API_BASE_URL. `null`: a sender that returns at once (no HTTP), to
+separate the database cost from the HTTP cost. The dispatcher is stopped (the row in hand is
+finished, the rest of its batch released) once DEADLINE_SECONDS have passed, so a slow
+configuration still ends by itself; the rate is then over what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import sys
+import time
+from typing import Any
+
+from bench._child import cpu_seconds, peak_rss_mb, pin, report, vm_hwm_mb
+
+TOKEN = "7000001:AAH-StandInTokenForRecoveryCoachTests"
+
+
+class NullSender:
+    """Delivers nothing, at once: what is left is the database and rendering cost."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    async def send(self, chat_id: int, reply: Any) -> int:
+        return next(self._ids)
+
+
+class DeadlineSender:
+    """Wraps a sender; asks the dispatcher to stop once the deadline has passed."""
+
+    def __init__(self, inner: Any, deadline: float) -> None:
+        self.inner = inner
+        self.deadline = deadline
+        self.dispatcher: Any = None
+        self.messages = 0
+        self.stopped_early = False
+
+    async def send(self, chat_id: int, reply: Any) -> int:
+        message_id = await self.inner.send(chat_id, reply)
+        self.messages += 1
+        if time.perf_counter() > self.deadline and not self.stopped_early:
+            self.stopped_early = True
+            self.dispatcher.stop()
+        return int(message_id)
+
+
+async def main(kind: str, url: str, base_url: str, deadline_seconds: float) -> None:
+    pin()
+    from coach.clock import SystemClock
+    from coach.coaching.conversation import Coach
+    from coach.content import load_content
+    from coach.scheduling.dispatcher import Dispatcher
+    from coach.settings import Settings
+    from coach.storage.database import create_db_engine
+
+    settings = Settings(database_url=url)
+    clock = SystemClock()
+    engine = create_db_engine(url)
+    coach = Coach(
+        engine=engine, content=load_content(settings.content_dir), clock=clock, settings=settings
+    )
+    application = None
+    inner: Any
+    if kind == "telegram":
+        from telegram.ext import ApplicationBuilder
+
+        from coach.telegram_adapter.app import TelegramSender
+
+        application = ApplicationBuilder().token(TOKEN).base_url(base_url).build()
+        await application.initialize()
+        inner = TelegramSender(application)
+    else:
+        inner = NullSender()
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    sender = DeadlineSender(inner, started + deadline_seconds)
+    dispatcher = Dispatcher(
+        coach=coach,
+        sender=sender,
+        clock=clock,
+        batch_size=settings.dispatch_batch_size,
+        lease_seconds=settings.lease_seconds,
+    )
+    sender.dispatcher = dispatcher
+    cpu_start = cpu_seconds()
+    result = await dispatcher.run_once()
+    wall = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_start
+    lags = sorted(result.lag_seconds)
+    report(
+        result={
+            "claimed": result.claimed,
+            "sent": result.sent,
+            "skipped": result.skipped,
+            "retried": result.retried,
+            "failed": result.failed,
+            "blocked": result.blocked,
+            "messages": sender.messages,
+            "stopped_early": sender.stopped_early,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "rss_before_mb": rss_before,
+            "rss_peak_mb": peak_rss_mb(),
+            "vm_hwm_mb": vm_hwm_mb(),
+            "lag_median_s": statistics.median(lags) if lags else None,
+        }
+    )
+    if application is not None:
+        await application.shutdown()
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])))

@@ -1,0 +1,441 @@
+"""Data rights, log hygiene, and everything odd a chat can throw at the coach."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import SQLModel
+from telegram import Update
+
+from tests.conftest import TOKEN
+from tests.support.bot_harness import USER_ID, BotHarness
+from tests.support.botapi_standin import BotApiStandIn
+from tests.test_operations import _coach_env, _free_port, _wait_healthy
+
+OTHER_USER = 515151
+CHECK = [
+    "None of these",
+    "Lower back",
+    "Today",
+    "Lifting or bending",
+    "6",
+    "None of these",
+    "None of these",
+    "Under 50",
+]
+
+
+def _rows_about(bot: BotHarness, person_id: int | None, user_id: int) -> dict[str, int]:
+    """Scan every table of the schema for rows that point at the person."""
+    counts: dict[str, int] = {}
+    with bot.coach.engine.connect() as db:
+        for table in SQLModel.metadata.sorted_tables:
+            if "telegram_user_id" in table.c:
+                n = db.execute(
+                    sa.select(sa.func.count())
+                    .select_from(table)
+                    .where(table.c.telegram_user_id == user_id)
+                ).scalar_one()
+            elif "person_id" in table.c:
+                n = db.execute(
+                    sa.select(sa.func.count())
+                    .select_from(table)
+                    .where(table.c.person_id == person_id)
+                ).scalar_one()
+            elif table.name == "checkin":
+                n = db.execute(
+                    sa.text(
+                        "select count(*) from checkin c join episode e on e.id = c.episode_id "
+                        "where e.person_id = :p"
+                    ),
+                    {"p": person_id},
+                ).scalar_one()
+            else:
+                continue
+            counts[table.name] = n
+    return counts
+
+
+def _person_id(bot: BotHarness, user_id: int) -> int:
+    with bot.coach.engine.connect() as db:
+        return int(
+            db.execute(
+                sa.text("select id from person where telegram_user_id = :u"), {"u": user_id}
+            ).scalar_one()
+        )
+
+
+async def test_mydata_sends_everything_held_as_json(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    await bot.say("/mydata")
+    documents = [m for m in bot.api.messages_to(USER_ID) if m.method == "sendDocument"]
+    assert len(documents) == 1
+    assert documents[0].file_bytes is not None
+    data = json.loads(documents[0].file_bytes)
+    assert data["person"]["timezone"] == "Europe/London"
+    assert data["person"]["consent_version"]
+    assert {a["question"]: a["value"] for a in data["answers"]}["pain"] == "6"
+    assert data["episodes"][0]["baseline_pain"] == 6
+    assert any(f["kind"] == "checkin" for f in data["follow_ups"])
+    assert any(d["rule"] == "no_red_flags" for d in data["decisions"])
+
+
+async def test_delete_erases_every_row_about_the_person_and_nothing_else(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    await bot.onboard(user_id=OTHER_USER)
+    await bot.symptom_check(CHECK, user_id=OTHER_USER)
+    mine, theirs = _person_id(bot, USER_ID), _person_id(bot, OTHER_USER)
+    assert all(
+        n > 0
+        for name, n in _rows_about(bot, mine, USER_ID).items()
+        if name in ("person", "episode", "answer", "followup", "decision")
+    )
+    replies = await bot.say("/delete")
+    assert "can't be undone" in (replies[-1].text or "")
+    replies = await bot.tap("Yes, erase everything")
+    assert "everything I held about you is erased" in (replies[-1].text or "")
+    assert set(_rows_about(bot, mine, USER_ID).values()) == {0}
+    assert _rows_about(bot, theirs, OTHER_USER)["answer"] > 0
+    await bot.advance(timedelta(days=2))  # no follow-up of the erased person is sent
+    assert not any("Time for your check-in" in (m.text or "") for m in bot.messages()[-3:])
+
+
+async def test_delete_can_be_cancelled(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.say("/delete")
+    replies = await bot.tap("No, keep it")
+    assert "Nothing was erased" in (replies[-1].text or "")
+    assert _rows_about(bot, _person_id(bot, USER_ID), USER_ID)["person"] == 1
+
+
+async def test_closed_episodes_are_erased_after_the_retention_period(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    await bot.say("/stop")
+    assert bot.coach.purge_closed_episodes(timedelta(days=30)) == 0
+    bot.clock.advance(timedelta(days=31))
+    assert bot.coach.purge_closed_episodes(timedelta(days=30)) == 1
+    with bot.coach.engine.connect() as db:
+        assert db.execute(sa.text("select count(*) from episode")).scalar_one() == 0
+        assert (
+            db.execute(
+                sa.text("select count(*) from answer where episode_id is not null")
+            ).scalar_one()
+            == 0
+        )
+
+
+async def test_logs_of_a_full_journey_hold_no_token_text_or_health_answer(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    env = _coach_env(tmp_path, "", port) | {
+        "COACH_LOG_LEVEL": "DEBUG",
+        "COACH_DISPATCH_INTERVAL_SECONDS": "0.2",
+    }
+    async with BotApiStandIn(token=TOKEN) as api:
+        env["COACH_BOT_API_URL"] = api.root_url
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "coach",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await _wait_healthy(port, process, 30)
+
+            async def tap(label: str, count: int) -> None:
+                message = next(
+                    m
+                    for m in reversed(api.messages_to(USER_ID))
+                    if any(label in t for t, _ in m.buttons())
+                )
+                api.user_taps(USER_ID, message.message_id, message.button_data(label))
+                await api.wait_for_messages(USER_ID, count, timeout=10, methods=["sendMessage"])
+
+            api.user_sends_text(USER_ID, "/start")
+            await api.wait_for_messages(USER_ID, 1, timeout=10, methods=["sendMessage"])
+            sent = 1
+            for label in ["I agree", "UK (London)", "19:00", *CHECK]:
+                sent += 1
+                await tap(label, sent)
+            api.user_sends_text(USER_ID, "it feels a bit numb down there zebra-secret")
+            await api.wait_for_messages(USER_ID, sent + 1, timeout=10, methods=["sendMessage"])
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 15)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        output = (await process.stdout.read()).decode() if process.stdout else ""
+    assert "update=" in output and "level=DEBUG" in output  # structured, and really at DEBUG
+    for secret in (
+        TOKEN,
+        TOKEN.split(":")[1],
+        "zebra-secret",
+        "numb down there",
+        "Lifting or bending",
+        "Lower back",
+        "q:",
+    ):
+        assert secret not in output, f"{secret!r} leaked into the logs"
+
+
+async def test_stickers_photos_and_edits_get_a_short_answer_and_lose_nothing(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK[:3])  # in the middle of the symptom check
+    replies = await bot.send_raw("user_sends_sticker")
+    assert "I can only read text and button taps" in (replies[0].text or "")
+    assert "What set it off?" in (replies[-1].text or "")  # the waiting question comes back
+    replies = await bot.send_raw("user_sends_photo")
+    assert "What set it off?" in (replies[-1].text or "")
+    edited = {
+        "update_id": 0,
+        "edited_message": {
+            "message_id": 1,
+            "date": 1,
+            "edit_date": 2,
+            "text": "10",
+            "chat": {"id": USER_ID, "type": "private", "first_name": "T"},
+            "from": {"id": USER_ID, "is_bot": False, "first_name": "T"},
+        },
+    }
+    bot.inject(edited)
+    await bot.settled()
+    replies = await bot.tap("Lifting or bending")
+    assert "How bad is the pain" in (replies[-1].text or "")
+
+
+async def test_huge_emoji_and_right_to_left_text_get_a_helpful_reply(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    replies = await bot.say("x" * 4000)
+    assert "That's a long message" in (replies[0].text or "")
+    replies = await bot.say("🙂🔥💪")
+    assert "What would you like to do?" in (replies[-1].text or "")
+    replies = await bot.say("مرحبا، ظهري يؤلمني")
+    assert replies and replies[-1].buttons()
+
+
+async def test_unknown_and_mid_check_commands_keep_the_check_going(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK[:2])
+    replies = await bot.say("/frobnicate")
+    assert "I don't know that command" in (replies[0].text or "")
+    replies = await bot.say("/help")
+    assert "/checkin" in (replies[0].text or "")
+    assert "When did it start?" in (replies[-1].text or "")
+    replies = await bot.tap("Today")
+    assert "What set it off?" in (replies[-1].text or "")
+
+
+async def test_double_taps_and_old_buttons_are_answered_gracefully(bot: BotHarness) -> None:
+    await bot.onboard()
+    question = bot.message_with_button("None of these")
+    await bot.tap("None of these", message=question)
+    before = len(bot.messages())
+    bot.api.user_taps(
+        USER_ID,
+        question.message_id,
+        question.button_data("None of these") if question.buttons() else "q:1:none",
+        strict=False,
+    )
+    bot.injected += 1
+    await bot.settled()
+    replies = bot.messages()[before:]
+    assert "That button belongs to an earlier message" in (replies[0].text or "")
+    assert "Where does it hurt most?" in (replies[-1].text or "")
+    with bot.coach.engine.connect() as db:
+        count = db.execute(sa.text("select count(*) from answer where question='emergency'"))
+        assert count.scalar_one() == 1  # the double tap was not recorded twice
+
+
+async def test_forged_callback_data_cannot_touch_another_persons_data(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.onboard(user_id=OTHER_USER)
+    theirs = bot.message_with_button("None of these", user_id=OTHER_USER)
+    data = theirs.button_data("Numb around genitals")
+    # I replay the other person's button data from my own chat.
+    before = len(bot.messages())
+    bot.api.user_taps(USER_ID, bot.messages()[-1].message_id, data, strict=False)
+    bot.injected += 1
+    await bot.settled()
+    with bot.coach.engine.connect() as db:
+        tiers = dict(
+            db.execute(
+                sa.text(
+                    "select p.telegram_user_id, e.tier from episode e join person p on p.id=e.person_id"
+                )
+            ).all()
+        )
+    assert tiers[OTHER_USER] == 0  # their episode untouched
+    assert bot.messages()[before:]  # I got an answer about my own conversation
+
+
+async def test_group_chats_get_an_explanation_and_nothing_is_stored(bot: BotHarness) -> None:
+    group_id = -100777
+    bot.api.user_sends_text(USER_ID, "/start", chat_type="group", chat_id=group_id)
+    bot.injected += 1
+    await bot.settled()
+    assert "only in private chats" in (bot.api.last_message_to(group_id).text or "")
+    with bot.coach.engine.connect() as db:
+        assert db.execute(sa.text("select count(*) from person")).scalar_one() == 0
+
+
+async def test_a_flood_from_one_person_is_throttled_politely(sqlite_url: str) -> None:
+    harness = BotHarness(
+        database_url=sqlite_url, token=TOKEN, flood_max_updates=5, flood_window_seconds=60
+    )
+    await harness.start()
+    try:
+        for _ in range(12):
+            harness.api.user_sends_text(USER_ID, "hello")
+        await harness.api.wait_until_updates_consumed()
+        await harness.api.wait_for(lambda: len(harness.messages()) >= 6, timeout=10)
+        # Dropped updates never reach the last handler group, so count what did: 5 handled.
+        await harness.api.wait_for(lambda: harness.processed >= 5, timeout=10)
+        texts = [m.text or "" for m in harness.messages()]
+        assert sum("faster than I can keep up" in t for t in texts) == 1
+        assert len(texts) == 6  # five answered, one polite note, the rest dropped
+    finally:
+        await harness.stop()
+
+
+async def test_blocking_the_bot_stops_follow_ups_and_unblocking_restores_them(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    bot.api.user_blocks_bot(USER_ID)  # queues the my_chat_member update Telegram sends
+    bot.injected += 1
+    await bot.settled()
+    with bot.coach.engine.connect() as db:
+        assert db.execute(sa.text("select blocked from person")).scalar_one()
+        assert (
+            db.execute(sa.text("select count(*) from followup where status='pending'")).scalar_one()
+            == 0
+        )
+    bot.api.user_unblocks_bot(USER_ID)
+    bot.injected += 1
+    await bot.settled()
+    with bot.coach.engine.connect() as db:
+        assert (
+            db.execute(sa.text("select count(*) from followup where status='pending'")).scalar_one()
+            > 0
+        )
+
+
+async def test_a_403_while_sending_a_followup_marks_the_person_blocked(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    bot.api.block(USER_ID)
+    report = await bot.advance(timedelta(hours=4))  # the walk nudge falls due
+    assert report.blocked == 1
+    with bot.coach.engine.connect() as db:
+        assert db.execute(sa.text("select blocked from person")).scalar_one()
+        assert (
+            db.execute(sa.text("select count(*) from followup where status='pending'")).scalar_one()
+            == 0
+        )
+
+
+async def test_a_429_on_a_followup_is_retried_after_retry_after(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(CHECK)
+    bot.api.fail_next("sendMessage", 429, retry_after=1)
+    report = await bot.advance(timedelta(hours=3, minutes=10))  # the walk nudge
+    assert report.retried == 1 and report.sent == 0
+    report = await bot.advance(timedelta(seconds=5))
+    assert report.sent == 1
+    assert "short, easy walk" in (bot.messages()[-1].text or "")
+
+
+# The property: whatever update arrives, the real handlers never raise and a person who wrote
+# in a private chat always gets an answer.
+_texts = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(
+        [
+            "/start",
+            "/checkin",
+            "/today",
+            "/progress",
+            "/settings",
+            "/pause",
+            "/resume",
+            "/stop",
+            "/help",
+            "/emergency",
+            "/mydata",
+            "/nope",
+            "7",
+            "10/10",
+            "paris",
+            "19:30",
+            "wet myself",
+            "both legs numb",
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    actions=st.lists(
+        st.tuples(st.sampled_from(["text", "tap", "sticker"]), _texts, st.text(max_size=64)),
+        min_size=1,
+        max_size=6,
+    )
+)
+async def test_random_updates_never_crash_and_always_get_an_answer(
+    bot: BotHarness, actions: list[tuple[str, str, str]]
+) -> None:
+    errors: list[BaseException] = []
+    original = bot.application.error_handlers.copy() if bot.application else {}
+    assert bot.application is not None
+
+    async def remember(update: object, context: object) -> None:
+        errors.append(context.error)  # type: ignore[attr-defined]
+
+    bot.application.error_handlers.clear()
+    bot.application.add_error_handler(remember)
+    try:
+        for kind, text, data in actions:
+            before = len(bot.messages())
+            if kind == "text":
+                await bot.say(text or ".")
+            elif kind == "sticker":
+                await bot.send_raw("user_sends_sticker")
+            else:
+                target = bot.messages()[-1] if bot.messages() else None
+                bot.api.user_taps(
+                    USER_ID,
+                    target.message_id if target else 1,
+                    data.encode()[:64].decode(errors="ignore") or "x",
+                    strict=False,
+                )
+                bot.injected += 1
+                await bot.settled()
+            assert len(bot.messages()) > before, f"no answer to {kind} {text!r} {data!r}"
+    finally:
+        bot.application.error_handlers.clear()
+        bot.application.error_handlers.update(original)
+    assert errors == []
+    assert isinstance(Update, type) and os.sep  # keep imports honest for ruff
