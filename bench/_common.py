@@ -428,13 +428,18 @@ class Child:
             self.stderr_tail.append(raw.decode(errors="replace").rstrip())
             del self.stderr_tail[:-40]
 
-    async def report(self, key: str, timeout: float) -> dict[str, Any]:
-        """Wait for the first report that has `key`."""
+    async def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def report(self, key: str, timeout: float, nth: int = 0) -> dict[str, Any]:
+        """Wait for the `nth` (0: first) report that has `key`."""
         deadline = time.monotonic() + timeout
         while True:
-            for report in self.reports:
-                if key in report:
-                    return report
+            found = [report for report in self.reports if key in report]
+            if len(found) > nth:
+                return found[nth]
             if self.proc.returncode is not None and self._readers[0].done():
                 raise RuntimeError(self._failure(f"child exited before reporting {key!r}"))
             remaining = deadline - time.monotonic()

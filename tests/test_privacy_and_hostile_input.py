@@ -279,7 +279,8 @@ async def test_forged_callback_data_cannot_touch_another_persons_data(bot: BotHa
         tiers = dict(
             db.execute(
                 sa.text(
-                    "select p.telegram_user_id, e.tier from episode e join person p on p.id=e.person_id"
+                    "select p.telegram_user_id, e.tier from episode e "
+                    "join person p on p.id = e.person_id"
                 )
             ).all()
         )
