@@ -29,12 +29,15 @@ Script steps (a list; each step is a mapping with one of these keys):
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import re
 import shutil
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -451,16 +454,18 @@ class VignetteRunner:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    async def run(self, vignette: Vignette) -> VignetteResult:
+    async def run(self, vignette: Vignette, user_id: int | None = None) -> VignetteResult:
         started = time.perf_counter()
-        user_id = self._next_user
-        self._next_user += 1
+        if user_id is None:
+            user_id = self._next_user
+            self._next_user += 1
         db_file = self.workdir / f"{_safe(vignette.id)}.sqlite3"
         shutil.copyfile(self._template, db_file)
         bot = BotHarness(database_url=f"sqlite:///{db_file}", token=TOKEN, api=self.api)
         await bot.start()
         player = _Player(bot, user_id, self.questions)
         stalled: str | None = None
+        db_tier: Tier | None = None
         try:
             await player.onboard()
             for index, step in enumerate(vignette.script):
@@ -471,6 +476,8 @@ class VignetteRunner:
                     break
             await self.api.wait_until_updates_consumed()
             db_tier = player.db_tier()
+        except Exception as exc:  # a harness failure is reported with the vignette, not raised
+            stalled = f"error: {type(exc).__name__}: {str(exc)[:300]}"
         finally:
             await bot.stop()
             db_file.unlink(missing_ok=True)
@@ -492,24 +499,72 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
+Job = tuple[int, Vignette]  # (Telegram user id, vignette)
+
+
+async def _run_jobs(jobs: Sequence[Job]) -> list[VignetteResult]:
+    async with VignetteRunner() as runner:
+        return [await runner.run(vignette, user_id) for user_id, vignette in jobs]
+
+
+def _run_jobs_in_process(jobs: Sequence[Job]) -> list[VignetteResult]:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_run_jobs(jobs))
+    finally:
+        loop.close()
+
+
+def _cost(vignette: Vignette) -> int:
+    return 2 + sum(1 for step in vignette.script if "day" in step or "checkin" in step)
+
+
+def _balance(jobs: Sequence[Job], parts: int) -> list[list[Job]]:
+    """Split jobs into `parts` chunks of about equal cost (longest first, to the lightest)."""
+    chunks: list[list[Job]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for job in sorted(jobs, key=lambda j: -_cost(j[1])):
+        lightest = loads.index(min(loads))
+        chunks[lightest].append(job)
+        loads[lightest] += _cost(job[1])
+    return [chunk for chunk in chunks if chunk]
+
+
+def default_workers() -> int:
+    """Processes to use: COACH_VIGNETTE_WORKERS, else one per CPU (at most 4)."""
+    configured = os.environ.get("COACH_VIGNETTE_WORKERS", "").strip()
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 async def run_vignettes(
-    vignettes: Sequence[Vignette] | None = None, *, workers: int = 4
+    vignettes: Sequence[Vignette] | None = None, *, workers: int | None = None
 ) -> list[VignetteResult]:
-    """Run every vignette; `workers` runners (each with its own stand-in) share the work."""
+    """Run every vignette, in file order of results.
+
+    One worker runs in this process; more workers run in separate processes (the bot is CPU-bound
+    under one interpreter lock), each with its own Bot API stand-in reused across its vignettes.
+    Every vignette has its own Telegram user id, SQLite file and clock.
+    """
     todo = list(vignettes if vignettes is not None else load_vignettes())
-    results: dict[str, VignetteResult] = {}
-    queue: asyncio.Queue[Vignette] = asyncio.Queue()
-    for vignette in todo:
-        queue.put_nowait(vignette)
-
-    async def worker() -> None:
-        async with VignetteRunner() as runner:
-            while not queue.empty():
-                vignette = queue.get_nowait()
-                results[vignette.id] = await runner.run(vignette)
-
-    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(todo))))))
-    return [results[v.id] for v in todo]
+    jobs = [(FIRST_USER_ID + index, vignette) for index, vignette in enumerate(todo)]
+    count = min(workers or default_workers(), len(jobs))
+    if count <= 1:
+        results = await _run_jobs(jobs)
+    else:
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            parts = await asyncio.gather(
+                *(
+                    loop.run_in_executor(pool, _run_jobs_in_process, chunk)
+                    for chunk in _balance(jobs, count)
+                )
+            )
+        results = [result for part in parts for result in part]
+    order = {vignette.id: index for index, vignette in enumerate(todo)}
+    return sorted(results, key=lambda r: order[r.vignette.id])
 
 
 # ------------------------------------------------------------------------------------ report
@@ -629,7 +684,9 @@ def _pct(hit: int, n: int) -> str:
     return f"{100 * hit / n:.1f}%" if n else "n/a"
 
 
-async def run_report(vignettes: Sequence[Vignette] | None = None, *, workers: int = 4) -> Report:
+async def run_report(
+    vignettes: Sequence[Vignette] | None = None, *, workers: int | None = None
+) -> Report:
     started = time.perf_counter()
     results = await run_vignettes(vignettes, workers=workers)
     return Report(tuple(results), time.perf_counter() - started)
@@ -642,6 +699,7 @@ __all__ = [
     "VignetteError",
     "VignetteResult",
     "VignetteRunner",
+    "default_workers",
     "load_vignettes",
     "run_report",
     "run_vignettes",
