@@ -223,6 +223,7 @@ class _Player:
         self.api = bot.api
         self.user_id = user_id
         self.questions = questions
+        self.first_record = len(self.api.sent)
         self.notes: list[str] = []
         self.transcript: list[str] = []
         self.last_pain: int | None = None
@@ -230,7 +231,12 @@ class _Player:
 
     # -- low level
     def sent(self) -> list[SentMessage]:
-        return [m for m in self.api.messages_to(self.user_id) if m.method == "sendMessage"]
+        """What the bot sent this person (the stand-in's record is shared across vignettes)."""
+        return [
+            m
+            for m in self.api.sent[self.first_record :]
+            if m.chat_id == self.user_id and m.method == "sendMessage"
+        ]
 
     async def _settle(self) -> None:
         self.bot.injected += 1
