@@ -168,3 +168,53 @@ async def test_restart_in_the_middle_of_the_symptom_check_resumes_it(sqlite_url:
 
 def _as_date(value: object) -> object:
     return datetime.fromisoformat(str(value)).date() if isinstance(value, str) else value
+
+
+async def test_changing_the_checkin_time_moves_the_pending_checkin(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.say("/settings")
+    await bot.tap("Change check-in time")
+    replies = await bot.say("20:30")
+    assert "Daily check-in at 20:30" in (replies[0].text or "")
+    await bot.advance_to(at(2, 19, 30))
+    assert not any("Time for your check-in" in (m.text or "") for m in bot.messages())
+    report = await bot.advance_to(at(2, 20, 30))
+    assert report.sent == 1 and "Time for your check-in" in (bot.messages()[-1].text or "")
+
+
+async def test_changing_the_zone_recomputes_due_instants(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.say("/settings")
+    await bot.tap("Change time zone")
+    replies = await bot.say("New York")
+    assert "America/New_York" in (replies[0].text or "") and "911" in (replies[0].text or "")
+    new_york = ZoneInfo("America/New_York")
+    await bot.advance_to(at(2, 22, 59))  # 19:00 London has passed, 18:59 in New York
+    assert not any("Time for your check-in" in (m.text or "") for m in bot.messages())
+    evening = datetime(2026, 3, 24, 19, 0, tzinfo=new_york)
+    report = await bot.advance_to(evening)
+    assert report.sent == 1 and "Time for your check-in" in (bot.messages()[-1].text or "")
+
+
+async def test_pause_stops_followups_and_resume_brings_them_back(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.say("/pause")
+    await bot.advance_to(at(3, 21, 0))
+    assert not any("Time for your check-in" in (m.text or "") for m in bot.messages())
+    replies = await bot.say("/resume")
+    assert "next check-in at 19:00" in (replies[0].text or "")
+    report = await bot.advance_to(at(4, 19, 0))
+    assert report.sent >= 1 and "Time for your check-in (day 4)" in (bot.messages()[-1].text or "")
+
+
+async def test_unanswered_checkin_gets_one_reminder(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))
+    await bot.advance_to(at(2, 21, 0))
+    await bot.advance_to(at(2, 21, 59))
+    reminders = [m for m in bot.messages() if "gentle reminder" in (m.text or "")]
+    assert len(reminders) == 1

@@ -368,14 +368,17 @@ class Coach:
         )
 
     def _ask_checkin_time(self, person: Person, flow: str) -> Reply:
-        q = self.content.question("checkin_time")
+        options = list(self.content.question("checkin_time").options)
+        default = _hhmm(self.settings.default_checkin_time)
+        if default not in dict(options):  # the operator's default is always one tap away
+            options.insert(0, (default, default))
         return self._ask(
             person,
             flow,
             "checkin_time",
             {},
             self.content.ui("checkin_time_question"),
-            options=list(q.options),
+            options=options,
         )
 
     def _set_timezone(self, session: Session, person: Person, zone: str) -> Outcome:
@@ -685,8 +688,13 @@ class Coach:
         if episode is None or episode.status != EpisodeStatus.ACTIVE:
             return
         today = self._today_local(person)
-        done_today = repo.checkin_on(session, episode, today)
-        self._schedule_day(session, person, episode, today, include_checkin=done_today is None)
+        # Today's check-in, unless it is done or the plan only started today (first is tomorrow).
+        assert episode.started_at is not None and person.timezone is not None
+        started_today = local_date_of(person.timezone, episode.started_at) >= today
+        done_today = repo.checkin_on(session, episode, today) is not None
+        self._schedule_day(
+            session, person, episode, today, include_checkin=not (done_today or started_today)
+        )
         self._schedule_day(session, person, episode, today + timedelta(days=1))
 
     # ------------------------------------------------------------------ daily check-in

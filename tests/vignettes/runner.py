@@ -29,6 +29,7 @@ Script steps (a list; each step is a mapping with one of these keys):
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import re
@@ -514,6 +515,8 @@ async def _run_jobs(jobs: Sequence[Job]) -> list[VignetteResult]:
 
 
 def _run_jobs_in_process(jobs: Sequence[Job]) -> list[VignetteResult]:
+    # Stopping a bot cancels its repeating dispatch job; the scheduler logs that as an error.
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(_run_jobs(jobs))
