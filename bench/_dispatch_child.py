@@ -42,11 +42,15 @@ class DeadlineSender:
         self.dispatcher: Any = None
         self.messages = 0
         self.stopped_early = False
+        self.progress: list[tuple[int, float]] = []
 
     async def send(self, chat_id: int, reply: Any) -> int:
         message_id = await self.inner.send(chat_id, reply)
         self.messages += 1
-        if time.perf_counter() > self.deadline and not self.stopped_early:
+        now = time.perf_counter()
+        if self.messages % 1000 == 0:
+            self.progress.append((self.messages, now))
+        if now > self.deadline and not self.stopped_early:
             self.stopped_early = True
             self.dispatcher.stop()
         return int(message_id)
@@ -111,6 +115,7 @@ async def main(kind: str, url: str, base_url: str, deadline_seconds: float) -> N
             "rss_peak_mb": peak_rss_mb(),
             "vm_hwm_mb": vm_hwm_mb(),
             "lag_median_s": statistics.median(lags) if lags else None,
+            "progress": [(n, t - started) for n, t in sender.progress],
         }
     )
     if application is not None:

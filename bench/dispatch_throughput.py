@@ -53,11 +53,11 @@ TARGET_PER_SECOND = 1_000
 
 
 async def run_config(
-    kind: str, url: str, api: BenchStandIn, deadline: float
+    kind: str, url: str, api: BenchStandIn, deadline: float, pin: bool
 ) -> dict[str, Any]:
     before = api.counts["sendMessage"]
     child = await Child.spawn(
-        "bench._dispatch_child", kind, url, api.base_url, str(deadline), cpu=0
+        "bench._dispatch_child", kind, url, api.base_url, str(deadline), cpu=0 if pin else None
     )
     try:
         result = (await child.report("result", deadline + 120))["result"]
@@ -68,8 +68,9 @@ async def run_config(
     return result
 
 
-async def main(people: int, deadline: float, databases: list[str]) -> int:
-    pin_to_cpu(1)
+async def main(people: int, deadline: float, databases: list[str], pin: bool) -> int:
+    if pin:
+        pin_to_cpu(1)
     api = BenchStandIn(keep_records=False)
     await api.start()
     results: list[tuple[str, str, int, dict[str, Any]]] = []
@@ -92,7 +93,7 @@ async def main(people: int, deadline: float, databases: list[str]) -> int:
                         name = bench_name(kind)
                         url = pg_create(name, template=template_name)
                     try:
-                        result = await run_config(kind, url, api, deadline)
+                        result = await run_config(kind, url, api, deadline, pin)
                     finally:
                         if database == "sqlite":
                             sqlite_remove(Path(copy))
@@ -177,6 +178,7 @@ def cli() -> int:
         "--deadline", type=float, default=45.0, help="seconds before a run is stopped"
     )
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated databases")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     args = parser.parse_args()
     databases = [d.strip() for d in args.db.split(",") if d.strip()]
     if "postgresql" in databases and not pg_available():
@@ -184,7 +186,7 @@ def cli() -> int:
         databases.remove("postgresql")
     people = args.people or (10_000 if args.quick else 100_000)
     started = time.perf_counter()
-    code = asyncio.run(main(people, args.deadline, databases))
+    code = asyncio.run(main(people, args.deadline, databases, not args.no_pin))
     print(f"\n(benchmark wall time {time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return code
 

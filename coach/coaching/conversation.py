@@ -135,6 +135,8 @@ class Coach:
             flag = triage.red_flag_in_text(text)
             if flag is not None:
                 return self._red_flag_text(session, person, flag)
+            if triage.low_mood_in_text(text):
+                return self._low_mood_text(session, person)
             if len(text) > LONG_TEXT:
                 return self._with_resume(session, person, [Reply(self.content.ui("long_message"))])
             typed = self._typed_answer(session, person, text)
@@ -1128,6 +1130,22 @@ class Coach:
                 self._ask(person, f"screen:{qid}", qid, {"resume": resume}),
             ]
         )
+
+    def _low_mood_text(self, session: Session, person: Person) -> Outcome:
+        """Low mood said in words: the SOON advice with its signposting, once per episode."""
+        episode = repo.open_episode(session, person)
+        replies: list[Reply] = []
+        if episode is not None and "low_mood" not in repo.rules_fired(session, episode):
+            replies = self._escalate(
+                session,
+                person,
+                episode,
+                [Finding(Tier.SOON, "low_mood")],
+                {"free_text": "low mood words"},
+            )
+        else:
+            replies = [Reply(self.content.advice("low_mood"))]
+        return self._with_resume(session, person, replies)
 
     def _typed_answer(self, session: Session, person: Person, text: str) -> Outcome | None:
         """Free text where the current question accepts a typed answer."""

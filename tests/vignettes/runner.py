@@ -97,6 +97,10 @@ ADVICE_PATTERNS: tuple[tuple[Tier, re.Pattern[str]], ...] = (
 )
 
 
+RED_FLAG_MISSED = "not taken as a red flag"
+_REASON = re.compile(r"^(Why: |What you told me |Please |Call \S+ now)")
+
+
 class VignetteError(ValueError):
     """The vignette file is malformed."""
 
@@ -175,11 +179,34 @@ def load_vignettes(path: Path = VIGNETTES_FILE) -> list[Vignette]:
         if not isinstance(script, list) or not script:
             raise VignetteError(f"{vid}: script must be a non-empty list of steps")
         for step in script:
-            kinds = [k for k in STEP_KINDS if isinstance(step, dict) and k in step]
-            if len(kinds) != 1:
-                raise VignetteError(f"{vid}: each step needs exactly one of {STEP_KINDS}: {step}")
+            _check_step(vid, step)
         vignettes.append(Vignette(vid, str(entry["summary"]), expected, persona, tuple(script)))
     return vignettes
+
+
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _check_step(vid: str, step: object) -> None:
+    kinds = [k for k in STEP_KINDS if isinstance(step, dict) and k in step]
+    if not isinstance(step, dict) or len(kinds) != 1:
+        raise VignetteError(f"{vid}: each step needs exactly one of {STEP_KINDS}: {step}")
+    allowed = {
+        "check": set(SYMPTOM_CHECK_QIDS) | {"upto"},
+        "checkin": set(CHECKIN_QIDS) | {"upto"},
+    }.get(kinds[0])
+    if allowed is not None:
+        answers = step[kinds[0]] or {}
+        if not isinstance(answers, dict) or set(answers) - allowed:
+            raise VignetteError(f"{vid}: {kinds[0]} answers must be among {sorted(allowed)}")
+    if kinds[0] == "day":
+        if not isinstance(step["day"], int) or step["day"] < 1:
+            raise VignetteError(f"{vid}: day must be a plan day number from 1: {step}")
+        if "time" in step and not _TIME_RE.match(str(step["time"])):
+            raise VignetteError(f'{vid}: time must be quoted "HH:MM": {step}')
+    extra = set(step) - {kinds[0]} - ({"time"} if kinds[0] == "day" else set())
+    if extra:
+        raise VignetteError(f"{vid}: unknown keys {sorted(extra)} in step {step}")
 
 
 def tier_of_texts(texts: Iterable[str]) -> Tier | None:
@@ -246,8 +273,10 @@ class _Player:
     def _log_since(self, before: int) -> list[SentMessage]:
         new = self.sent()[before:]
         for message in new:
-            first = (message.rendered_text or message.text or "").strip().splitlines()
-            self.transcript.append(f"  < {first[0] if first else ''}")
+            lines = (message.rendered_text or message.text or "").strip().splitlines()
+            self.transcript.append(f"  < {lines[0] if lines else ''}")
+            # The reason given with any advice, wherever it sits in a merged message.
+            self.transcript.extend(f"  <   {line}" for line in lines[1:] if _REASON.match(line))
         return new
 
     async def say(self, text: str) -> list[SentMessage]:
@@ -297,21 +326,29 @@ class _Player:
         elif "tap" in step:
             await self.tap(str(step["tap"]))
         elif "say" in step:
-            replies = await self.say(str(step["say"]))
-            texts = "\n".join(m.rendered_text or m.text or "" for m in replies)
-            if self.questions.screen_intro in texts:
-                self.notes.append(f"text {step['say']!r}: bot asked the screening question")
-            elif tier_of_texts([texts]) in (Tier.EMERGENCY, Tier.URGENT):
-                self.notes.append(f"text {step['say']!r}: bot escalated at once")
-            else:
-                first = texts.strip().splitlines()[0] if texts.strip() else "(no reply)"
-                self.notes.append(f"text {step['say']!r}: not taken as a red flag ({first!r})")
+            await self.say_and_note(str(step["say"]))
         elif "screen" in step:
             await self.screen(str(step["screen"]))
         elif "day" in step:
             await self.day(int(step["day"]), str(step.get("time") or f"{CHECKIN_HOUR}:00"))
         elif "checkin" in step:
             await self.checkin(dict(step["checkin"] or {}))
+
+    async def say_and_note(self, text: str) -> None:
+        """Type `text` and note how the bot took it (the report explains misses with this)."""
+        on_screen, _ = self.current_qid()
+        replies = await self.say(text)
+        said = "\n".join(m.rendered_text or m.text or "" for m in replies)
+        first = said.strip().splitlines()[0] if said.strip() else "(no reply)"
+        if self.questions.screen_intro in said:
+            self.notes.append(f"text {text!r}: bot asked the screening question")
+        elif tier_of_texts([said]) in (Tier.EMERGENCY, Tier.URGENT):
+            self.notes.append(f"text {text!r}: bot escalated at once")
+        elif on_screen == "urgent" and self.questions.button_expected in said:
+            # Urgent words with the same-day question on screen are answered this way too.
+            self.notes.append(f"text {text!r}: bot showed the same-day question again")
+        else:
+            self.notes.append(f"text {text!r}: {RED_FLAG_MISSED} ({first!r})")
 
     async def check(self, answers: dict[str, Any]) -> None:
         upto = answers.pop("upto", None)
@@ -582,10 +619,14 @@ async def run_vignettes(
 TIERS = (Tier.EMERGENCY, Tier.URGENT, Tier.SOON, Tier.SELF)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Report:
     results: tuple[VignetteResult, ...]
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        verdicts = Counter(r.verdict for r in self.results)
+        return f"Report({self.total} vignettes, {dict(verdicts)}, {self.seconds:.1f}s)"
 
     @property
     def total(self) -> int:
@@ -621,6 +662,17 @@ class Report:
     @property
     def under_triaged_urgent(self) -> list[VignetteResult]:
         return [r for r in self.results if r.expected == Tier.URGENT and r.given < Tier.URGENT]
+
+    @property
+    def unrecognised_red_flag_texts(self) -> list[VignetteResult]:
+        """Correctly triaged URGENT/EMERGENCY vignettes where typed red-flag words went unseen."""
+        return [
+            r
+            for r in self.results
+            if r.verdict != "under"
+            and r.expected >= Tier.URGENT
+            and any(RED_FLAG_MISSED in note for note in r.notes)
+        ]
 
     @property
     def db_mismatches(self) -> list[VignetteResult]:
@@ -666,6 +718,13 @@ class Report:
                 lines.append(f"  {title}:")
                 for r in rows:
                     lines.extend(_describe(r))
+        near = self.unrecognised_red_flag_texts
+        if near:
+            lines.append(
+                "  RED-FLAG TEXT NOT RECOGNISED (scored right only through a tap or another rule):"
+            )
+            for r in near:
+                lines.extend(_describe(r))
         if self.db_mismatches:
             lines.append("  DB CROSS-CHECK MISMATCHES (episode.tier vs advice texts):")
             for r in self.db_mismatches:
@@ -684,7 +743,7 @@ def _describe(r: VignetteResult) -> list[str]:
         f"given {r.given.name}{'' if r.advice_seen else ' (no advice text)'}: {r.vignette.summary}"
     ]
     lines.extend(f"      - {note}" for note in r.notes)
-    if r.stalled:
+    if r.stalled and not r.halted_by_bot:
         lines.append(f"      - script stopped: {r.stalled}")
     return lines
 
