@@ -1,11 +1,12 @@
 """Child of bench.rate_limited and bench.handling_cost: a polling bot against the stand-in.
 
-    python -m bench._bot_child coach DATABASE_URL API_ROOT_URL [GLOBAL_RATE_PER_SECOND]
+    python -m bench._bot_child coach DATABASE_URL API_ROOT_URL [GLOBAL_RATE_PER_SECOND|-] [SMOOTH]
     python -m bench._bot_child {echo|echo3} PEOPLE API_ROOT_URL
 
 coach: the coach's real `build_application` (handlers, AIORateLimiter, dispatch job), started
 the way `Application.run_polling` starts it. GLOBAL_RATE_PER_SECOND overrides the setting
-(default: the coach's default, 30).
+(default or "-": the coach's default, 30). SMOOTH (experiment, not the coach's code): replace the
+AIORateLimiter by one with a bucket of 1 refilled SMOOTH times a second.
 
 echo: a bare PTB bot: a CommandHandler, a MessageHandler and a CallbackQueryHandler that each
 reply with one send_message (carrying one button, so the driver can tap again). After start it
@@ -30,14 +31,23 @@ TOKEN = "7000001:AAH-StandInTokenForRecoveryCoachTests"
 FIRST_CHAT = 1_000_001
 
 
-def coach_application(url: str, api_root: str, rate: str | None) -> Any:
+def coach_application(url: str, api_root: str, rate: str | None, smooth: str | None) -> Any:
     from coach.settings import Settings
     from coach.telegram_adapter.app import build_application
 
     overrides: dict[str, Any] = {"database_url": url, "bot_api_url": api_root}
     if rate:
         overrides["global_rate_per_second"] = float(rate)
-    return build_application(Settings(**overrides), TOKEN)
+    application = build_application(Settings(**overrides), TOKEN)
+    if smooth:
+        # Experiment only (the change proposed for build_application): a bucket of one, so
+        # sends are spaced 1/rate apart instead of a burst of `rate` on top of `rate` per second.
+        from telegram.ext import AIORateLimiter
+
+        application.bot._rate_limiter = AIORateLimiter(
+            overall_max_rate=1, overall_time_period=1 / float(smooth), max_retries=0
+        )
+    return application
 
 
 def echo_application(api_root: str, *, like_coach: bool) -> Any:
@@ -92,12 +102,14 @@ async def commands(application: Any) -> None:
         transport.close()
 
 
-async def main(mode: str, target: str, api_root: str, rate: str | None) -> None:
+async def main(
+    mode: str, target: str, api_root: str, rate: str | None, smooth: str | None
+) -> None:
     pin()
     if mode == "coach":
         from coach.telegram_adapter.app import ALLOWED_UPDATES
 
-        application = coach_application(target, api_root, rate)
+        application = coach_application(target, api_root, rate, smooth)
         allowed: list[str] | None = ALLOWED_UPDATES
     else:
         application = echo_application(api_root, like_coach=mode == "echo3")
@@ -125,4 +137,6 @@ async def main(mode: str, target: str, api_root: str, rate: str | None) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    asyncio.run(main(args[0], args[1], args[2], args[3] if len(args) > 3 else None))
+    rate = args[3] if len(args) > 3 and args[3] != "-" else None
+    smooth = args[4] if len(args) > 4 else None
+    asyncio.run(main(args[0], args[1], args[2], rate, smooth))

@@ -14,7 +14,13 @@ from coach.clinical.tiers import (
     Finding,
     Tier,
 )
-from coach.clinical.triage import crisis_in_text, most_urgent, red_flag_in_text, triage_answers
+from coach.clinical.triage import (
+    crisis_in_text,
+    low_mood_in_text,
+    most_urgent,
+    red_flag_in_text,
+    triage_answers,
+)
 
 ALL_CLEAR = {
     "emergency": "none",
@@ -312,3 +318,33 @@ def test_crisis_phrasings_are_detected(text: str) -> None:
 )
 def test_crisis_negatives_are_not_detected(text: str) -> None:
     assert crisis_in_text(text) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [
+        ("it feels a bit different when I wipe", Tier.EMERGENCY),
+        ("I feel a bit light-headed with this belly pain", Tier.EMERGENCY),
+        ("it's hard to get my pee going", Tier.EMERGENCY),
+        ("I leaked a bit of wee earlier", Tier.EMERGENCY),
+        ("came off my motorbike on Sunday", Tier.EMERGENCY),
+        ("I've lost about a stone without trying", Tier.URGENT),
+        ("my right foot keeps slapping the floor", Tier.URGENT),
+        ("I can't lift the toes on my left foot", Tier.URGENT),
+    ],
+)
+def test_phrasings_found_missing_by_the_vignettes_are_caught(text: str, tier: Tier) -> None:
+    assert red_flag_in_text(text) == tier
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("feeling really low and not coping", True),
+        ("I can't cope with this any more", True),
+        ("the pain is low down in my back", False),
+        ("feeling a bit better today", False),
+    ],
+)
+def test_low_mood_in_words_is_recognised(text: str, expected: bool) -> None:
+    assert low_mood_in_text(text) is expected
