@@ -218,3 +218,19 @@ async def test_unanswered_checkin_gets_one_reminder(bot: BotHarness) -> None:
     await bot.advance_to(at(2, 21, 59))
     reminders = [m for m in bot.messages() if "gentle reminder" in (m.text or "")]
     assert len(reminders) == 1
+
+
+async def test_after_silent_days_the_coach_asks_whether_to_continue(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    for day in (2, 3, 4, 5):  # four check-ins in a row go unanswered
+        await bot.advance_to(at(day, 19, 0))
+        await bot.advance_to(at(day, 21, 30))
+    last = bot.messages()[-1]
+    assert "I haven't heard from you for a few days" in (last.text or "")
+    await bot.advance_to(at(7, 21, 0))  # nothing more is sent until they answer
+    assert bot.messages()[-1].message_id == last.message_id
+    replies = await bot.tap("Yes, keep going", message=last)
+    assert "I'll carry on" in (replies[0].text or "")
+    report = await bot.advance_to(at(8, 19, 0))
+    assert report.sent >= 1 and "Time for your check-in" in (bot.messages()[-1].text or "")

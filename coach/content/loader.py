@@ -91,6 +91,23 @@ REQUIRED_UI = [
     "deleted",
     "delete_cancelled",
     "slow_down",
+    *(
+        f"cmd_{name}"
+        for name in (
+            "checkin",
+            "today",
+            "progress",
+            "settings",
+            "pause",
+            "resume",
+            "stop",
+            "emergency",
+            "mydata",
+            "delete",
+            "help",
+            "start",
+        )
+    ),
 ]
 REQUIRED_ADVICE = [
     "emergency",

@@ -77,20 +77,20 @@ from coach.storage.database import create_db_engine, migrate
 
 log = logging.getLogger(__name__)
 
-# Commands shown in Telegram's menu (setMyCommands); descriptions are short interface labels.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("checkin", "Check in now"),
-    ("today", "Today's plan"),
-    ("progress", "How it's going"),
-    ("settings", "Time zone and check-in time"),
-    ("pause", "Pause reminders"),
-    ("resume", "Resume reminders"),
-    ("stop", "Stop coaching"),
-    ("emergency", "Emergency signs and number"),
-    ("mydata", "Export my data"),
-    ("delete", "Delete my data"),
-    ("help", "What I can do"),
-    ("start", "Start or restart"),
+# Commands shown in Telegram's menu (setMyCommands), in this order; descriptions come from content.
+COMMANDS: tuple[str, ...] = (
+    "checkin",
+    "today",
+    "progress",
+    "settings",
+    "pause",
+    "resume",
+    "stop",
+    "emergency",
+    "mydata",
+    "delete",
+    "help",
+    "start",
 )
 MAX_TEXT_READ = 4096
 PURGE_EVERY = 3600.0
@@ -381,7 +381,9 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
     coach = Coach(engine=engine, content=content, clock=clock, settings=settings)
 
     async def post_init(application: Application) -> None:
-        await application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        await application.bot.set_my_commands(
+            [BotCommand(name, content.ui(f"cmd_{name}")) for name in COMMANDS]
+        )
         runtime = application.bot_data["runtime"]
         if settings.http_listen:
             health = HealthState(
@@ -443,7 +445,7 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
         MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group_message)
     )
     # 2. Commands of the menu.
-    for name, _ in COMMANDS:
+    for name in COMMANDS:
         application.add_handler(CommandHandler(name, command_handler(name), filters=private))
     # 3. Any other command.
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
