@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -69,6 +71,34 @@ class Sender(Protocol):
         ...
 
 
+class ChatPacer:
+    """At most about one message per second to any one chat (Telegram's per-chat limit).
+
+    The global limit (30/s by default) is the rate limiter's job in the Telegram adapter.
+    """
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = interval
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.last: dict[int, float] = {}
+
+    async def wait_turn(self, chat_id: int) -> None:
+        now = self.monotonic()
+        previous = self.last.get(chat_id)
+        if previous is not None and now - previous < self.interval:
+            await self.sleep(self.interval - (now - previous))
+            now = self.monotonic()
+        self.last[chat_id] = now
+        if len(self.last) > 50_000:  # forget chats idle for longer than the interval
+            self.last = {c: t for c, t in self.last.items() if now - t < self.interval}
+
+
 @dataclass
 class DispatchReport:
     claimed: int = 0
@@ -110,6 +140,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.owner = owner or uuid.uuid4().hex[:12]
         self.last_run_at: datetime | None = None
+        self.pacer = ChatPacer()
         self._stopping = False
 
     def stop(self) -> None:
@@ -200,6 +231,7 @@ class Dispatcher:
         message_id: int | None = None
         try:
             for reply in merge_replies(prepared.replies):
+                await self.pacer.wait_turn(prepared.chat_id)
                 message_id = await self.sender.send(prepared.chat_id, reply)
         except RecipientBlocked:
             report.blocked += 1
