@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     reminder_after_minutes: int = Field(default=120, gt=0)
     silent_days_before_asking: int = Field(default=3, gt=0)
     global_rate_per_second: float = Field(default=30.0, gt=0)
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0)
     mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

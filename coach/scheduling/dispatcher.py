@@ -131,6 +131,7 @@ class Dispatcher:
         batch_size: int = 200,
         lease_seconds: int = 120,
         owner: str | None = None,
+        per_chat_interval: float = 1.0,
     ) -> None:
         self.coach = coach
         self.engine = coach.engine
@@ -140,7 +141,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self.owner = owner or uuid.uuid4().hex[:12]
         self.last_run_at: datetime | None = None
-        self.pacer = ChatPacer()
+        self.pacer = ChatPacer(per_chat_interval)
         self._stopping = False
 
     def stop(self) -> None:

@@ -423,6 +423,7 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
         clock=clock,
         batch_size=settings.dispatch_batch_size,
         lease_seconds=settings.lease_seconds,
+        per_chat_interval=settings.per_chat_interval_seconds,
     )
     metrics = CoachMetrics()
     metrics.registry.register(DatabaseCounts(engine))

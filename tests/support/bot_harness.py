@@ -66,6 +66,7 @@ class BotHarness:
             **{
                 "http_listen": "127.0.0.1:0",  # /healthz and /metrics on a free port
                 "flood_max_updates": 10_000,  # scripted people tap faster than anyone
+                "per_chat_interval_seconds": 0,  # pacing has its own test; no real waits here
                 **self.settings_overrides,
             },
         )
