@@ -17,11 +17,20 @@ callback query, edit the tapped message, then send_message: the same Bot API cal
 without the coach's logic and database.
 
 stdin commands: `mark` -> report CPU seconds and peak RSS so far; `stop` (or EOF) -> stop.
+
+Experiment switches (environment; none is set by the benchmarks themselves):
+  BENCH_PROFILE=<path>       profile the whole run (main thread) with cProfile into <path>;
+  BENCH_COACH_INLINE=1       coach: run its database work on the event loop, not asyncio.to_thread;
+  BENCH_SWITCH_INTERVAL=<s>  sys.setswitchinterval(<s>) (the GIL hand-over interval);
+  BENCH_ECHO_LIMITER=1       echo bots: install AIORateLimiter as the coach does (rate 100,000/s);
+  BENCH_ECHO_BUTTONS=<n>     echo bots: n buttons per message instead of 1 (the coach sends 3-11).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
 from typing import Any
 
@@ -38,6 +47,16 @@ def coach_application(url: str, api_root: str, rate: str | None, smooth: str | N
     overrides: dict[str, Any] = {"database_url": url, "bot_api_url": api_root}
     if rate:
         overrides["global_rate_per_second"] = float(rate)
+    if os.environ.get("BENCH_COACH_INLINE"):
+        # Experiment only: run the coach's database work on the event loop, not in a thread.
+        import coach.telegram_adapter.app as adapter
+
+        async def inline(func: Any) -> Any:
+            return func()
+
+        adapter._in_coach_thread = inline
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     application = build_application(Settings(**overrides), TOKEN)
     if smooth:
         # Experiment only (the change proposed for build_application): a bucket of one, so
@@ -61,7 +80,14 @@ def echo_application(api_root: str, *, like_coach: bool) -> Any:
         filters,
     )
 
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Next", callback_data="next")]])
+    width = int(os.environ.get("BENCH_ECHO_BUTTONS", "1"))
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Next", callback_data="next")]]
+        + [
+            [InlineKeyboardButton(f"Option number {i}", callback_data=f"q:1:{i}")]
+            for i in range(1, width)
+        ]
+    )
 
     async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
@@ -77,7 +103,14 @@ def echo_application(api_root: str, *, like_coach: bool) -> Any:
                 await query.edit_message_text(f"{message.text}\n\n✓ Next")  # type: ignore[union-attr]
         await context.bot.send_message(update.effective_chat.id, "echo", reply_markup=markup)
 
-    application = ApplicationBuilder().token(TOKEN).base_url(f"{api_root}/bot").build()
+    builder = ApplicationBuilder().token(TOKEN).base_url(f"{api_root}/bot")
+    if os.environ.get("BENCH_ECHO_LIMITER"):  # the coach's limiter, raised out of the way
+        from telegram.ext import AIORateLimiter
+
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=100_000, overall_time_period=1, max_retries=0)
+        )
+    application = builder.build()
     application.add_handler(CommandHandler("start", reply))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, reply))
     application.add_handler(CallbackQueryHandler(on_button))
@@ -102,9 +135,7 @@ async def commands(application: Any) -> None:
         transport.close()
 
 
-async def main(
-    mode: str, target: str, api_root: str, rate: str | None, smooth: str | None
-) -> None:
+async def main(mode: str, target: str, api_root: str, rate: str | None, smooth: str | None) -> None:
     pin()
     if mode == "coach":
         from coach.telegram_adapter.app import ALLOWED_UPDATES
@@ -125,10 +156,8 @@ async def main(
         markup = application.bot_data["first_markup"]
         for chat in range(FIRST_CHAT, FIRST_CHAT + int(target)):
             await application.bot.send_message(chat, "Time for your check-in", reply_markup=markup)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(commands(application), 900)
-    except TimeoutError:
-        pass
     report(final={"cpu_s": cpu_seconds(), "rss_peak_mb": peak_rss_mb(), "vm_hwm_mb": vm_hwm_mb()})
     await application.updater.stop()
     await application.stop()
@@ -139,4 +168,10 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     rate = args[3] if len(args) > 3 and args[3] != "-" else None
     smooth = args[4] if len(args) > 4 else None
-    asyncio.run(main(args[0], args[1], args[2], rate, smooth))
+    profile_to = os.environ.get("BENCH_PROFILE")  # a path: write cProfile stats there
+    if profile_to:
+        import cProfile
+
+        cProfile.run("asyncio.run(main(args[0], args[1], args[2], rate, smooth))", profile_to)
+    else:
+        asyncio.run(main(args[0], args[1], args[2], rate, smooth))

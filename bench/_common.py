@@ -389,8 +389,10 @@ class Child:
         ]
 
     @classmethod
-    async def spawn(cls, module: str, *args: str, cpu: int | None = None) -> Child:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    async def spawn(
+        cls, module: str, *args: str, cpu: int | None = None, env: dict[str, str] | None = None
+    ) -> Child:
+        env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         if cpu is not None:
             env["BENCH_PIN_CPU"] = str(cpu)
         spawned_at = time.perf_counter()
@@ -446,10 +448,8 @@ class Child:
             if remaining <= 0:
                 raise RuntimeError(self._failure(f"no {key!r} report within {timeout}s"))
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
 
     def _failure(self, what: str) -> str:
         return what + "\n" + "\n".join(self.stderr_tail)

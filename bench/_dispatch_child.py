@@ -1,18 +1,22 @@
 """Child of bench.dispatch_throughput: run the real Dispatcher over due follow-ups and report.
 
-    python -m bench._dispatch_child {null|telegram} DATABASE_URL API_BASE_URL DEADLINE_SECONDS
+    python -m bench._dispatch_child {null|telegram|http} DATABASE_URL API_BASE_URL DEADLINE_SECONDS
 
 `telegram`: the coach's TelegramSender over a bare PTB Application (no rate limiter) whose Bot
 talks to the stand-in at API_BASE_URL. `null`: a sender that returns at once (no HTTP), to
-separate the database cost from the HTTP cost. The dispatcher is stopped (the row in hand is
-finished, the rest of its batch released) once DEADLINE_SECONDS have passed, so a slow
-configuration still ends by itself; the rate is then over what was sent.
+separate the database cost from the HTTP cost. `http`: no dispatcher and no database, only
+BENCH_HTTP_COUNT plain send_message calls one after another: PTB's own ceiling.
+
+The dispatcher is stopped (the row in hand is finished, the rest of its batch released) once
+DEADLINE_SECONDS have passed, so a slow configuration still ends by itself; the rate is then over
+what was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import statistics
 import sys
 import time
@@ -56,6 +60,37 @@ class DeadlineSender:
         return int(message_id)
 
 
+async def http_only(application: Any, deadline_seconds: float, count: int) -> None:
+    """PTB's send_message alone, one after another: the HTTP client's ceiling on one core."""
+    text = "Day 2 of your plan. " + "Keep moving gently, a short walk every hour. " * 6
+    started = time.perf_counter()
+    cpu_start = cpu_seconds()
+    sent = 0
+    for sent in range(1, count + 1):
+        await application.bot.send_message(1_000_000 + sent, text)
+        if time.perf_counter() - started > deadline_seconds:
+            break
+    wall = time.perf_counter() - started
+    report(
+        result={
+            "sent": sent,
+            "messages": sent,
+            "claimed": 0,
+            "skipped": 0,
+            "retried": 0,
+            "failed": 0,
+            "blocked": 0,
+            "stopped_early": sent < count,
+            "wall_s": wall,
+            "cpu_s": cpu_seconds() - cpu_start,
+            "rss_peak_mb": peak_rss_mb(),
+            "vm_hwm_mb": vm_hwm_mb(),
+            "progress": [],
+        }
+    )
+    await application.shutdown()
+
+
 async def main(kind: str, url: str, base_url: str, deadline_seconds: float) -> None:
     pin()
     from coach.clock import SystemClock
@@ -73,7 +108,7 @@ async def main(kind: str, url: str, base_url: str, deadline_seconds: float) -> N
     )
     application = None
     inner: Any
-    if kind == "telegram":
+    if kind in ("telegram", "http"):
         from telegram.ext import ApplicationBuilder
 
         from coach.telegram_adapter.app import TelegramSender
@@ -83,6 +118,9 @@ async def main(kind: str, url: str, base_url: str, deadline_seconds: float) -> N
         inner = TelegramSender(application)
     else:
         inner = NullSender()
+    if kind == "http":
+        await http_only(application, deadline_seconds, int(os.environ.get("BENCH_HTTP_COUNT", "0")))
+        return
     rss_before = peak_rss_mb()
     started = time.perf_counter()
     sender = DeadlineSender(inner, started + deadline_seconds)

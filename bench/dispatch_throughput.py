@@ -14,6 +14,8 @@ Senders:
   `ApplicationBuilder().token(..).base_url(<stand-in>).build()` (no rate limiter: the stand-in
   has no rate limit here), sending one sendMessage per follow-up over HTTP;
 * null: a sender that returns a message id at once: the database and rendering cost alone.
+* PTB send_message only (once, no database, no dispatcher): 10,000 plain send_message calls one
+  after another through the same kind of bare Application: the HTTP client's own ceiling.
 
 Timed: `Dispatcher.run_once()` from its call to its return (claim, prepare, send, mark sent for
 every row). A configuration that has not finished after --deadline seconds is stopped (the row
@@ -50,21 +52,29 @@ from bench._common import (
 )
 
 TARGET_PER_SECOND = 1_000
+HTTP_ONLY_COUNT = 10_000
 
 
 async def run_config(
-    kind: str, url: str, api: BenchStandIn, deadline: float, pin: bool
+    kind: str, url: str, api: BenchStandIn, deadline: float, pin: bool, count: int = 0
 ) -> dict[str, Any]:
     before = api.counts["sendMessage"]
     child = await Child.spawn(
-        "bench._dispatch_child", kind, url, api.base_url, str(deadline), cpu=0 if pin else None
+        "bench._dispatch_child",
+        kind,
+        url,
+        api.base_url,
+        str(deadline),
+        cpu=0 if pin else None,
+        env={"BENCH_HTTP_COUNT": str(count)},
     )
     try:
         result = (await child.report("result", deadline + 120))["result"]
     finally:
         await child.stop()
     result["http_sends"] = api.counts["sendMessage"] - before
-    result["statuses"] = status_counts(url)
+    if kind != "http":
+        result["statuses"] = status_counts(url)
     return result
 
 
@@ -75,6 +85,10 @@ async def main(people: int, deadline: float, databases: list[str], pin: bool) ->
     await api.start()
     results: list[tuple[str, str, int, dict[str, Any]]] = []
     try:
+        count = min(people, HTTP_ONLY_COUNT)
+        result = await run_config("http", "sqlite://", api, deadline, pin, count)
+        results.append(("-", "PTB send_message only", count, result))
+        print(f"http only: {result['sent'] / result['wall_s']:,.0f}/s", file=sys.stderr)
         for database in databases:
             now = utc_now()
             if database == "sqlite":
@@ -83,7 +97,9 @@ async def main(people: int, deadline: float, databases: list[str], pin: bool) ->
             else:
                 template_name = bench_name("tpl")
                 seeded = seed(pg_create(template_name), people, now=now, mode="due_now")
-            print(f"{database}: seeded {seeded.due:,} due in {seeded.seconds:.1f} s", file=sys.stderr)
+            print(
+                f"{database}: seeded {seeded.due:,} due in {seeded.seconds:.1f} s", file=sys.stderr
+            )
             try:
                 for kind in ("null", "telegram"):
                     if database == "sqlite":
@@ -175,7 +191,7 @@ def cli() -> int:
     parser.add_argument("--quick", action="store_true", help="10,000 follow-ups, not 100,000")
     parser.add_argument("--people", type=int, default=None, help="override the number due")
     parser.add_argument(
-        "--deadline", type=float, default=45.0, help="seconds before a run is stopped"
+        "--deadline", type=float, default=40.0, help="seconds before a run is stopped"
     )
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated databases")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")

@@ -14,8 +14,8 @@ Measured by the stand-in, in this process: the instants of accepted sendMessage 
 number accepted in any rolling second shows the bursts. The run ends when every follow-up was
 accepted, or after a deadline.
 
-A second run (unless --no-experiment) swaps in the limiter proposed for build_application
-(AIORateLimiter(overall_max_rate=1, overall_time_period=1/29.5): sends spaced evenly, no burst),
+A second run (unless --smooth-rate 0) swaps in the limiter proposed for build_application
+(AIORateLimiter(overall_max_rate=1, overall_time_period=1/30): sends spaced evenly, no burst),
 to show what that change would give; it is not the coach's code as it stands.
 """
 
@@ -43,7 +43,7 @@ from bench._common import (
 
 TELEGRAM_LIMIT = 30
 TARGET_RATE = 29.0
-SMOOTH_RATE = "29.5"
+SMOOTH_RATE = "30"
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -97,10 +97,10 @@ async def run_variant(count: int, deadline: float, smooth: str | None) -> dict[s
     }
 
 
-async def main(count: int, deadline: float, experiment: bool) -> int:
+async def main(count: int, deadline: float, smooth_rate: str | None) -> int:
     variants: list[tuple[str, str | None]] = [("coach: build_application as is", None)]
-    if experiment:
-        variants.append((f"experiment: bucket of 1 at {SMOOTH_RATE}/s", SMOOTH_RATE))
+    if smooth_rate:
+        variants.append((f"experiment: bucket of 1 at {smooth_rate}/s", smooth_rate))
     results = []
     for label, smooth in variants:
         result = await run_variant(count, deadline, smooth)
@@ -159,12 +159,15 @@ def cli() -> int:
     parser.add_argument("--count", type=int, default=None, help="follow-ups due")
     parser.add_argument("--deadline", type=float, default=120.0, help="seconds before giving up")
     parser.add_argument(
-        "--no-experiment", action="store_true", help="only the coach's limiter, not the variant"
+        "--smooth-rate",
+        default=SMOOTH_RATE,
+        help="rate of the experimental limiter; 0 runs only the coach's own",
     )
     args = parser.parse_args()
     count = args.count or (200 if args.quick else 600)
     started = time.perf_counter()
-    code = asyncio.run(main(count, args.deadline, not args.no_experiment))
+    smooth = args.smooth_rate if float(args.smooth_rate) > 0 else None
+    code = asyncio.run(main(count, args.deadline, smooth))
     print(f"\n(benchmark wall time {time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return code
 
