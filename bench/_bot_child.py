@@ -44,7 +44,11 @@ def coach_application(url: str, api_root: str, rate: str | None, smooth: str | N
     from coach.settings import Settings
     from coach.telegram_adapter.app import build_application
 
-    overrides: dict[str, Any] = {"database_url": url, "bot_api_url": api_root}
+    overrides: dict[str, Any] = {
+        "database_url": url,
+        "bot_api_url": api_root,
+        "http_listen": "127.0.0.1:0",  # health/metrics on a free port (8080 may be taken)
+    }
     if rate:
         overrides["global_rate_per_second"] = float(rate)
     if os.environ.get("BENCH_COACH_INLINE"):

@@ -68,7 +68,8 @@ async def main(design: str, url: str, api_root: str) -> None:
     from coach.telegram_adapter.app import ALLOWED_UPDATES, build_application
 
     MARKS["imported"] = time.perf_counter()
-    settings = Settings(database_url=url, bot_api_url=api_root)
+    # Health/metrics server on a free loopback port (the default 8080 may be taken).
+    settings = Settings(database_url=url, bot_api_url=api_root, http_listen="127.0.0.1:0")
     migrate(url)
     MARKS["migrated"] = time.perf_counter()
     application = build_application(settings, TOKEN)

@@ -78,7 +78,9 @@ async def run_config(
     return result
 
 
-async def main(people: int, deadline: float, databases: list[str], pin: bool) -> int:
+async def main(
+    people: int, deadline: float, databases: list[str], pin: bool, kinds: list[str] | None
+) -> int:
     if pin:
         pin_to_cpu(1)
     api = BenchStandIn(keep_records=False)
@@ -93,10 +95,12 @@ async def main(people: int, deadline: float, databases: list[str], pin: bool) ->
             now = utc_now()
             if database == "sqlite":
                 template = sqlite_path("dispatch-template")
-                seeded = seed(f"sqlite:///{template}", people, now=now, mode="due_now")
+                seeded = seed(f"sqlite:///{template}", people, now=now, mode="due_now", kinds=kinds)
             else:
                 template_name = bench_name("tpl")
-                seeded = seed(pg_create(template_name), people, now=now, mode="due_now")
+                seeded = seed(
+                    pg_create(template_name), people, now=now, mode="due_now", kinds=kinds
+                )
             print(
                 f"{database}: seeded {seeded.due:,} due in {seeded.seconds:.1f} s", file=sys.stderr
             )
@@ -151,9 +155,10 @@ async def main(people: int, deadline: float, databases: list[str], pin: bool) ->
     print("## Dispatch throughput (no rate limit)\n")
     print(f"Command: `{module_command('bench.dispatch_throughput')}`  ")
     print(f"Machine: {machine_line()}  ")
+    mix = ", ".join(kinds) if kinds else "4 kinds in turn"
     print(
-        f"{people:,} people, one follow-up each due (4 kinds in turn); dispatcher child pinned to "
-        f"CPU 0, stand-in on CPU 1; deadline {deadline:.0f} s per configuration.\n"
+        f"{people:,} people, one follow-up each due ({mix}); dispatcher child pinned to CPU 0, "
+        f"stand-in on CPU 1; deadline {deadline:.0f} s per configuration.\n"
     )
     print(
         md_table(
@@ -195,6 +200,11 @@ def cli() -> int:
     )
     parser.add_argument("--db", default="sqlite,postgresql", help="comma-separated databases")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument(
+        "--kinds",
+        default=None,
+        help="comma-separated follow-up kinds due (default: the four daily kinds in turn)",
+    )
     args = parser.parse_args()
     databases = [d.strip() for d in args.db.split(",") if d.strip()]
     if "postgresql" in databases and not pg_available():
@@ -202,7 +212,8 @@ def cli() -> int:
         databases.remove("postgresql")
     people = args.people or (10_000 if args.quick else 100_000)
     started = time.perf_counter()
-    code = asyncio.run(main(people, args.deadline, databases, not args.no_pin))
+    kinds = args.kinds.split(",") if args.kinds else None
+    code = asyncio.run(main(people, args.deadline, databases, not args.no_pin, kinds))
     print(f"\n(benchmark wall time {time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return code
 

@@ -20,6 +20,9 @@ is the child's user+system CPU over the same interval. The coach's global rate l
 100,000/s for this run so that Telegram's 30 msg/s (bench.rate_limited) does not hide the handling
 cost; its AIORateLimiter is still in the path. Database: a SQLite file (the default deployment).
 The three bots run in turn, --reps times (3; 1 with --quick), and the median run of each counts.
+
+Last row, for attribution: the same N x 4 taps straight into `Coach.on_button` in this process
+(no Telegram, no PTB; check-ins rendered by the real Dispatcher with a sender that keeps them).
 """
 
 from __future__ import annotations
@@ -122,6 +125,64 @@ async def run_bot(mode: str, people: int, timeout: float) -> dict[str, Any]:
     }
 
 
+async def coach_logic_only(people: int) -> dict[str, Any]:
+    """The same taps straight into Coach.on_button, in this process: no Telegram, no PTB.
+
+    The check-ins are rendered by the real Dispatcher with a sender that only keeps them."""
+    from coach.clock import SystemClock
+    from coach.coaching.conversation import Coach
+    from coach.coaching.replies import Reply, UserRef
+    from coach.content import load_content
+    from coach.scheduling.dispatcher import Dispatcher
+    from coach.settings import Settings
+    from coach.storage.database import create_db_engine
+
+    class Keep:
+        def __init__(self) -> None:
+            self.last: dict[int, Reply] = {}
+
+        async def send(self, chat_id: int, reply: Reply) -> int:
+            self.last[chat_id] = reply
+            return len(self.last)
+
+    def data_of(reply: Reply, label: str) -> str:
+        return next(b.data for row in reply.buttons for b in row if label in b.label)
+
+    path = sqlite_path("logic")
+    url = f"sqlite:///{path}"
+    try:
+        seed(url, people, now=utc_now(), mode="due_now", kinds=["checkin"])
+        settings = Settings(database_url=url)
+        engine = create_db_engine(url)
+        clock = SystemClock()
+        coach = Coach(
+            engine=engine,
+            content=load_content(settings.content_dir),
+            clock=clock,
+            settings=settings,
+        )
+        keep = Keep()
+        await Dispatcher(coach=coach, sender=keep, clock=clock).run_once()
+        per_tap = dict.fromkeys(COACH_TAPS, 0.0)
+        for chat, reply in keep.last.items():
+            user = UserRef(user_id=chat, chat_id=chat)
+            for label in COACH_TAPS:
+                data = data_of(reply, label)
+                started = time.perf_counter()
+                outcome = coach.on_button(user, data)
+                per_tap[label] += time.perf_counter() - started
+                reply = outcome.replies[-1]
+        engine.dispose()
+    finally:
+        sqlite_remove(path)
+    count = len(keep.last)
+    return {
+        "updates": count * len(COACH_TAPS),
+        "wall": sum(per_tap.values()),
+        "per_tap_ms": {k: 1000 * v / max(1, count) for k, v in per_tap.items()},
+    }
+
+
 async def main(people: int, timeout: float, reps: int) -> int:
     modes = ("coach", "echo", "echo3")
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
@@ -160,6 +221,24 @@ async def main(people: int, timeout: float, reps: int) -> int:
                 f"{r['rss']:.0f}",
             ]
         )
+    logic = await coach_logic_only(people)
+    echo_ms = 1000 * results["echo"]["wall"] / results["echo"]["updates"]
+    logic_ms = 1000 * logic["wall"] / logic["updates"]
+    rows.append(
+        [
+            "coach logic only: Coach.on_button in-process",
+            f"{logic['updates']:,}",
+            f"{logic['wall']:.2f}",
+            "(1)",
+            f"{logic['updates'] / logic['wall']:.0f}",
+            f"{logic_ms:.2f}",
+            "-",
+            "-",
+            f"({logic_ms / echo_ms:.2f}x)",
+            "-",
+        ]
+    )
+    steps = ", ".join(f"{label!r} {ms:.2f} ms" for label, ms in logic["per_tap_ms"].items())
     print("## Handling cost: check-in conversations vs a bare PTB echo bot\n")
     print(f"Command: `{module_command('bench.handling_cost')}`  ")
     print(f"Machine: {machine_line()}  ")
@@ -184,7 +263,7 @@ async def main(people: int, timeout: float, reps: int) -> int:
             rows,
         )
     )
-    print()
+    print(f"\nCoach logic per tap (in-process, no Telegram): {steps}.\n")
     ratio = results["coach"]["wall"] / results["echo"]["wall"]
     ratio3 = results["coach"]["wall"] / results["echo3"]["wall"]
     print(
