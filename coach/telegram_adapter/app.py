@@ -407,9 +407,11 @@ def build_application(settings: Settings, token: str, *, clock: Clock | None = N
         .base_url(f"{settings.bot_api_url}/bot")
         .base_file_url(f"{settings.bot_api_url}/file/bot")
         .rate_limiter(
+            # A bucket of one, refilled every 1/rate seconds: a bucket of 30 would let a burst of
+            # 30 through after every pause and meet Telegram's 429 (bench/rate_limited.py).
             AIORateLimiter(
-                overall_max_rate=settings.global_rate_per_second,
-                overall_time_period=1,
+                overall_max_rate=1,
+                overall_time_period=1 / settings.global_rate_per_second,
                 max_retries=0,
             )
         )

@@ -67,11 +67,17 @@ class BotHarness:
                 "http_listen": "127.0.0.1:0",  # /healthz and /metrics on a free port
                 "flood_max_updates": 10_000,  # scripted people tap faster than anyone
                 "per_chat_interval_seconds": 0,  # pacing has its own test; no real waits here
+                "global_rate_per_second": 1000,  # loopback stand-in; rate_limited bench covers 30/s
                 **self.settings_overrides,
             },
         )
         migrate(settings.resolved_database_url)
         self.application = build_application(settings, self.token, clock=self.clock)
+        # The test drives the dispatcher on its manual clock; the scheduler's own tick would run
+        # a second courier on real time, and a clock jump under it would expire its leases.
+        assert self.application.job_queue is not None
+        for job in self.application.job_queue.jobs():
+            job.schedule_removal()
         # Runs after the coach's own handler (group 0) has finished with each update.
         self.application.add_handler(TypeHandler(Update, self._count_processed), group=99)
         await self.application.initialize()
