@@ -12,6 +12,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS
 
+# Commands shown in Telegram's menu, in this order; each has a description `ui.cmd_<name>`.
+MENU_COMMANDS = (
+    "checkin today progress settings pause resume stop emergency mydata delete help start"
+).split()
+
 # Keys the code asks for. Adding a text to the code means adding it here and to content/.
 REQUIRED_UI = [
     "welcome",
@@ -91,23 +96,7 @@ REQUIRED_UI = [
     "deleted",
     "delete_cancelled",
     "slow_down",
-    *(
-        f"cmd_{name}"
-        for name in (
-            "checkin",
-            "today",
-            "progress",
-            "settings",
-            "pause",
-            "resume",
-            "stop",
-            "emergency",
-            "mydata",
-            "delete",
-            "help",
-            "start",
-        )
-    ),
+    *(f"cmd_{name}" for name in MENU_COMMANDS),
 ]
 REQUIRED_ADVICE = [
     "emergency",

@@ -54,6 +54,7 @@ from coach.clock import Clock, SystemClock
 from coach.coaching.conversation import Coach
 from coach.coaching.replies import Outcome, Reply, UserRef
 from coach.content import Content, load_content
+from coach.content.loader import MENU_COMMANDS
 from coach.logging_setup import current_update
 from coach.observability import (
     CoachMetrics,
@@ -77,21 +78,7 @@ from coach.storage.database import create_db_engine, migrate
 
 log = logging.getLogger(__name__)
 
-# Commands shown in Telegram's menu (setMyCommands), in this order; descriptions come from content.
-COMMANDS: tuple[str, ...] = (
-    "checkin",
-    "today",
-    "progress",
-    "settings",
-    "pause",
-    "resume",
-    "stop",
-    "emergency",
-    "mydata",
-    "delete",
-    "help",
-    "start",
-)
+COMMANDS = MENU_COMMANDS  # the menu's order and names live with the content's descriptions
 MAX_TEXT_READ = 4096
 PURGE_EVERY = 3600.0
 LATE_AFTER_SECONDS = 60
