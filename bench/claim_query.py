@@ -1,17 +1,18 @@
-"""The dispatcher's claim query with a large backlog: as it is, and a proposed variant.
+"""The dispatcher's claim query with a large backlog: the one-statement OR it used to be, and the
+two-step claim `Dispatcher.claim_due()` now makes (the change this experiment motivated).
 
     .venv/bin/python -m bench.claim_query [--quick] [--claims K]
 
 Supporting evidence for a change proposed in bench/README.md, not one of the four benchmarks.
 100,000 follow-ups (10,000 with --quick) are due at once (seeded as in dispatch_throughput).
-`Dispatcher.claim_due()` takes the next 200 with one statement whose WHERE is
+The old claim took the next 200 with one statement whose WHERE is
 `(status='pending' AND due_at<=now) OR (status='claimed' AND lease_until<now)` and ORDER BY
 due_at LIMIT 200: the OR makes SQLite (MULTI-INDEX OR) and PostgreSQL (BitmapOr) collect every
 due row and sort them for each batch, so a claim costs O(backlog).
 
-The variant claims in two statements in the same transaction, each one an index range scan in
-due_at order that stops after the batch: first expired leases, then pending rows due
-(`... WHERE status=:s AND due_at<=:now ORDER BY due_at LIMIT :n [FOR UPDATE SKIP LOCKED]`).
+The two-step claim (now the dispatcher's) uses two statements in the same transaction, each an
+index range scan in due_at order that stops after the batch: first expired leases, then pending
+rows due (`... WHERE status=:s AND due_at<=:now ORDER BY due_at LIMIT :n [FOR UPDATE SKIP LOCKED]`).
 
 Timed: K claims of 200 rows (25 by default) in a row, in this process, on a fresh copy each.
 """
@@ -23,7 +24,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -50,35 +50,38 @@ from coach.storage.database import create_db_engine, unit_of_work
 from coach.storage.models import FollowUp, FollowUpStatus
 
 
-def claim_two_step(dispatcher: Dispatcher) -> list[int]:
-    """Same result as Dispatcher.claim_due (expired leases first), with index-ordered scans."""
+def claim_single_or(dispatcher: Dispatcher) -> list[int]:
+    """The claim as it was before this experiment landed: one statement with an OR."""
     now = dispatcher.clock.now()
     token = f"{dispatcher.owner}:{uuid.uuid4().hex[:8]}"
-    conditions = (
-        sa.and_(col(FollowUp.status) == FollowUpStatus.CLAIMED, col(FollowUp.lease_until) < now),
-        sa.and_(col(FollowUp.status) == FollowUpStatus.PENDING, col(FollowUp.due_at) <= now),
-    )
     with unit_of_work(dispatcher.engine) as session:
-        remaining = dispatcher.batch_size
-        for condition in conditions:
-            due = (
-                select(FollowUp.id).where(condition).order_by(col(FollowUp.due_at)).limit(remaining)
-            )
-            if dispatcher.engine.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            result: Any = session.execute(
-                sa.update(FollowUp)
-                .where(col(FollowUp.id).in_(due.scalar_subquery()))
-                .values(
-                    status=FollowUpStatus.CLAIMED,
-                    claimed_by=token,
-                    lease_until=now + dispatcher.lease,
+        due = (
+            select(FollowUp.id)
+            .where(
+                sa.or_(
+                    sa.and_(
+                        col(FollowUp.status) == FollowUpStatus.PENDING,
+                        col(FollowUp.due_at) <= now,
+                    ),
+                    sa.and_(
+                        col(FollowUp.status) == FollowUpStatus.CLAIMED,
+                        col(FollowUp.lease_until) < now,
+                    ),
                 )
-                .execution_options(synchronize_session=False)
             )
-            remaining -= int(result.rowcount or 0)
-            if remaining <= 0:
-                break
+            .order_by(col(FollowUp.due_at))
+            .limit(dispatcher.batch_size)
+        )
+        if dispatcher.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        session.execute(
+            sa.update(FollowUp)
+            .where(col(FollowUp.id).in_(due.scalar_subquery()))
+            .values(
+                status=FollowUpStatus.CLAIMED, claimed_by=token, lease_until=now + dispatcher.lease
+            )
+            .execution_options(synchronize_session=False)
+        )
         ids = session.exec(
             select(FollowUp.id)
             .where(FollowUp.claimed_by == token, FollowUp.status == FollowUpStatus.CLAIMED)
@@ -95,7 +98,7 @@ def time_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
         engine=engine, content=load_content(settings.content_dir), clock=clock, settings=settings
     )
     dispatcher = Dispatcher(coach=coach, sender=None, clock=clock)  # type: ignore[arg-type]
-    claim = dispatcher.claim_due if variant == "as is" else lambda: claim_two_step(dispatcher)
+    claim = dispatcher.claim_due if variant == "two-step" else lambda: claim_single_or(dispatcher)
     claim()  # warm the connection and the statement cache
     got = 0
     started = time.perf_counter()
@@ -119,7 +122,7 @@ def main() -> int:
     rows = []
     for database in databases:
         results = {}
-        for variant in ("as is", "two-step"):
+        for variant in ("one OR (before)", "two-step"):
             if database == "sqlite":
                 path = sqlite_path("claim")
                 url = f"sqlite:///{path}"

@@ -52,8 +52,6 @@ PREVENTION_AFTER_DAYS = 3
 LONG_TEXT = 1500
 _PAIN_RE = re.compile(r"^\D{0,24}?\b(10|[0-9])\b(\s*(/|out of|of)\s*10)?\D{0,24}$", re.I)
 _TIME_RE = re.compile(r"^\s*([01]?\d|2[0-3])[:.h]?([0-5]\d)?\s*$")
-# Menu actions reachable by buttons; commands of the same name do the same.
-MENU_ACTIONS = ("start_check", "checkin", "today", "progress", "help")
 
 
 @dataclass(frozen=True)
@@ -301,7 +299,7 @@ class Coach:
                 local_date=followup.local_date,
                 due_at=reminder_at,
             )
-        return self._begin_checkin(session, person, episode, followup.local_date, scheduled=True)
+        return self._begin_checkin(session, person, episode, followup.local_date)
 
     # ------------------------------------------------------------------ onboarding
 
@@ -707,8 +705,6 @@ class Coach:
         person: Person,
         episode: Episode,
         local_date: date,
-        *,
-        scheduled: bool,
     ) -> list[Reply]:
         now = self.clock.now()
         assert episode.onset_date is not None
@@ -891,7 +887,7 @@ class Coach:
             outcome = self._progress(session, person)
             outcome.replies.insert(0, Reply(self.content.ui("checkin_done_already")))
             return outcome
-        return Outcome(self._begin_checkin(session, person, episode, today, scheduled=False))
+        return Outcome(self._begin_checkin(session, person, episode, today))
 
     def _today(self, session: Session, person: Person) -> Outcome:
         episode = repo.open_episode(session, person)
@@ -902,7 +898,6 @@ class Coach:
 
     def _progress(self, session: Session, person: Person) -> Outcome:
         episode = repo.open_episode(session, person) or repo.latest_episode(session, person)
-        assert person.checkin_time is not None or episode is None
         if episode is None or episode.onset_date is None:
             return self._with_resume(session, person, [self._menu(session, person)])
         done = [c for c in repo.checkins(session, episode) if c.completed_at is not None]
