@@ -98,9 +98,13 @@ class HealthState:
     clock: Clock
     dispatch_interval: float
     started_at: float | None = None
+    # Set when updates can no longer arrive (token rejected, the poller died): unhealthy for good.
+    updates_stopped: str | None = None
+    # The last unit of work's view; /healthz asks the database itself every time.
+    database_reachable: bool = True
 
     def check(self, last_dispatch_at: object) -> tuple[bool, dict[str, object]]:
-        detail: dict[str, object] = {}
+        detail: dict[str, object] = {"updates": self.updates_stopped or "ok"}
         try:
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
@@ -114,7 +118,12 @@ class HealthState:
         else:
             age = now - last_dispatch_at  # type: ignore[operator]
             detail["dispatcher"] = "ok" if age <= allowed else f"stale: last ran {age} ago"
-        return detail["database"] == "ok" and detail["dispatcher"] == "ok", detail
+        healthy = (
+            detail["database"] == "ok"
+            and detail["dispatcher"] == "ok"
+            and self.updates_stopped is None
+        )
+        return healthy, detail
 
 
 def build_http_app(

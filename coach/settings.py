@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0:8443"
     http_listen: str = "127.0.0.1:8080"
     stop_grace_seconds: float = Field(default=20.0, gt=0)
+    database_wait_seconds: float = Field(default=60.0, ge=0)
     retention_days: int | None = Field(default=None, gt=0)
     flood_max_updates: int = Field(default=20, gt=0)
     flood_window_seconds: float = Field(default=10.0, gt=0)

@@ -17,13 +17,15 @@ from zoneinfo import ZoneInfo
 
 from coach.clock import ManualClock
 from coach.coaching.conversation import Coach
-from coach.coaching.replies import Outcome, Reply, UserRef
+from coach.coaching.replies import Button, Inbound, Reply, UserRef
 from coach.content import load_content
-from coach.scheduling.dispatcher import Dispatcher
+from coach.pipeline.courier import Courier
+from coach.pipeline.dispatcher import Dispatcher
+from coach.pipeline.service import CoachService
 from coach.settings import Settings
 from coach.storage import repository as repo
 from coach.storage.database import create_db_engine, migrate, unit_of_work
-from coach.storage.models import Episode, Person
+from coach.storage.models import Episode, OutboxMessage, Person
 
 CheckinAnswers = dict[str, str]
 
@@ -120,15 +122,19 @@ class Transcript:
 
 
 class PrintingSender:
-    """The simulator's courier: records what the person would receive."""
+    """The simulator's transport: records what the person would receive."""
 
     def __init__(self, runner: JourneyRunner) -> None:
         self.runner = runner
         self.next_id = 1
 
-    async def send(self, chat_id: int, reply: Reply) -> int:
-        self.runner.receive(reply)
+    async def send(self, message: OutboxMessage) -> int:
         self.next_id += 1
+        if message.kind == "text":
+            buttons = tuple(
+                tuple(Button(label, data) for label, data in row) for row in message.buttons
+            )
+            self.runner.receive(Reply(message.text, buttons))
         return self.next_id
 
 
@@ -151,9 +157,16 @@ class JourneyRunner:
             clock=self.clock,
             settings=self.settings,
         )
-        self.dispatcher = Dispatcher(
-            coach=self.coach, sender=PrintingSender(self), clock=self.clock
+        self.service = CoachService(coach=self.coach, clock=self.clock)
+        self.courier = Courier(
+            engine=self.engine,
+            sender=PrintingSender(self),
+            clock=self.clock,
+            on_blocked=self.service.mark_blocked,
+            per_chat_interval=0,  # simulated time: no pacing waits
+            sleep=self._simulated_sleep,
         )
+        self.dispatcher = Dispatcher(service=self.service, courier=self.courier, clock=self.clock)
         self.user = UserRef(user_id=1000, chat_id=1000)
         self.transcript = Transcript()
         self.received: list[Reply] = []
@@ -170,14 +183,17 @@ class JourneyRunner:
         for row in reply.buttons:
             self.transcript.add("    " + "  ".join(f"[{b.label}]" for b in row))
 
-    def _show(self, outcome: Outcome) -> None:
-        for reply in outcome.replies:
-            self.receive(reply)
+    async def _simulated_sleep(self, seconds: float) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+
+    async def _send(self, kind: str, text: str) -> None:
+        self.service.handle(Inbound(kind, self.user, text=text))
+        await self.courier.deliver_chat(self.user.chat_id)
 
     # -- what the person does
-    def command(self, name: str) -> None:
+    async def command(self, name: str) -> None:
         self.transcript.add(f"[{self.stamp()}] PERSON: /{name}")
-        self._show(self.coach.on_command(self.user, name))
+        await self._send("command", name)
 
     def person(self) -> Person:
         with unit_of_work(self.engine) as session:
@@ -189,20 +205,20 @@ class JourneyRunner:
         person = self.person()
         return str(person.flow_data.get("qid")) if person.flow else None
 
-    def tap(self, value: str) -> None:
+    async def tap(self, value: str) -> None:
         person = self.person()
         label = dict(person.flow_data.get("options", [])).get(value, value)
         self.transcript.add(f"[{self.stamp()}] PERSON taps: {label}")
-        self._show(self.coach.on_button(self.user, f"q:{person.flow_token}:{value}"))
+        await self._send("button", f"q:{person.flow_token}:{value}")
 
-    def answer_while_asked(self, answers: dict[str, str]) -> None:
+    async def answer_while_asked(self, answers: dict[str, str]) -> None:
         """Tap the scripted answer to each question the coach asks, until it stops asking."""
         for _ in range(20):
             qid = self.current_question()
             if qid is None or qid not in answers:
                 return
             self.clock.advance(timedelta(seconds=20))
-            self.tap(answers[qid])
+            await self.tap(answers[qid])
 
     def episode(self) -> Episode | None:
         with unit_of_work(self.engine) as session:
@@ -211,11 +227,11 @@ class JourneyRunner:
     async def run(self, on_day: Callable[[int], None] | None = None) -> Transcript:
         j = self.journey
         self.transcript.add(f"=== Journey: {j.name} — {j.description}")
-        self.command("start")
-        self.tap("yes")
-        self.tap(j.zone)
-        self.tap(j.checkin_time)
-        self.answer_while_asked(j.symptom_check)
+        await self.command("start")
+        await self.tap("yes")
+        await self.tap(j.zone)
+        await self.tap(j.checkin_time)
+        await self.answer_while_asked(j.symptom_check)
         end = self.clock.now() + timedelta(days=j.days)
         while True:
             with unit_of_work(self.engine) as session:
@@ -232,7 +248,7 @@ class JourneyRunner:
                 answers = j.checkins.get(day)
                 if answers is not None:
                     self.clock.advance(timedelta(minutes=5))
-                    self.answer_while_asked(answers)
+                    await self.answer_while_asked(answers)
         episode = self.episode()
         status = episode.status if episode else "none"
         self.transcript.add(f"=== End of {j.name}: episode {status}")

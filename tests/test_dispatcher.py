@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from coach.coaching.replies import Reply
-from coach.scheduling.dispatcher import ChatPacer
+import sqlalchemy as sa
+
+from coach.pipeline.courier import ChatPacer
+from coach.storage.models import OutboxMessage
 from tests.conftest import TOKEN
 from tests.support.bot_harness import BotHarness
 from tests.test_dispatch_under_load_and_faults import followup_statuses, seed_due_nudges
@@ -37,19 +39,28 @@ async def test_stop_finishes_the_followup_in_hand_and_releases_the_rest(sqlite_u
     try:
         seed_due_nudges(sqlite_url, 10, due=bot.clock.now() - timedelta(minutes=1))
         dispatcher = bot.runtime.dispatcher
-        real_sender = dispatcher.sender
+        courier = bot.runtime.courier
+        real_sender = courier.sender
         sent: list[int] = []
 
         class StopAfterFirst:
-            async def send(self, chat_id: int, reply: Reply) -> int:
-                message_id = await real_sender.send(chat_id, reply)
-                sent.append(chat_id)
+            async def send(self, message: OutboxMessage) -> int | None:
+                message_id = await real_sender.send(message)
+                sent.append(message.chat_id)
                 dispatcher.stop()  # SIGTERM arrives while the first send is in flight
                 return message_id
 
-        dispatcher.sender = StopAfterFirst()
+        courier.sender = StopAfterFirst()
         report = await dispatcher.run_once()
-        assert report.sent == 1 and len(sent) == 1
-        assert followup_statuses(sqlite_url) == Counter({"sent": 1, "pending": 9})
+        # Each message already in flight (one per chat being served at once) finishes.
+        in_flight = len(sent)
+        assert report.sent == in_flight and 1 <= in_flight <= courier.concurrency < 10
+        # All ten were rendered once into the outbox; the rest wait there, untouched, for the
+        # next instance (released, not failed, not counted as attempts).
+        rest = 10 - in_flight
+        assert followup_statuses(sqlite_url) == Counter({"sent": in_flight, "queued": rest})
+        with bot.coach.engine.connect() as db:
+            waiting = db.execute(sa.text("select status, attempts from outbox_message")).all()
+        assert sorted(waiting) == sorted([("sent", 0)] * in_flight + [("pending", 0)] * rest)
     finally:
         await bot.stop()

@@ -16,7 +16,7 @@ import pytest
 from coach.clock import ManualClock
 from coach.settings import Settings
 from coach.storage.database import migrate
-from coach.telegram_adapter.app import ALLOWED_UPDATES, build_application
+from coach.telegram_adapter.app import build_application, start_webhook
 from tests.conftest import TOKEN
 from tests.support.bot_harness import START, USER_ID, BotHarness
 from tests.support.botapi_standin import BotApiStandIn, post_update_to_webhook
@@ -86,20 +86,13 @@ async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(sqlite_u
             mode="webhook",
             webhook_url="https://coach.example.org/telegram",
             webhook_secret="s3cret-value",
+            webhook_listen=f"127.0.0.1:{port}",
             dispatch_interval_seconds=3600,
         )
         application = build_application(settings, TOKEN, clock=ManualClock(START))
         await application.initialize()
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url,
-            secret_token="s3cret-value",
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        server, _ = await start_webhook(application, settings)
         try:
             assert api.webhook_secret_token == "s3cret-value"
             url = f"http://127.0.0.1:{port}/telegram"
@@ -112,7 +105,7 @@ async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(sqlite_u
             replies = await api.wait_for_messages(USER_ID, 1)
             assert "not a diagnosis" in (replies[0].text or "")
         finally:
-            await application.updater.stop()
+            server.stop()
             await application.stop()
             await application.shutdown()
             if application.post_shutdown:

@@ -123,9 +123,9 @@ async def test_closed_episodes_are_erased_after_the_retention_period(bot: BotHar
     await bot.onboard()
     await bot.symptom_check(CHECK)
     await bot.say("/stop")
-    assert bot.coach.purge_closed_episodes(timedelta(days=30)) == 0
+    assert bot.runtime.service.purge(timedelta(days=30)) == 0
     bot.clock.advance(timedelta(days=31))
-    assert bot.coach.purge_closed_episodes(timedelta(days=30)) == 1
+    assert bot.runtime.service.purge(timedelta(days=30)) == 1
     with bot.coach.engine.connect() as db:
         assert db.execute(sa.text("select count(*) from episode")).scalar_one() == 0
         assert (
@@ -205,7 +205,6 @@ async def test_stickers_photos_and_edits_get_a_short_answer_and_lose_nothing(
     replies = await bot.send_raw("user_sends_photo")
     assert "What set it off?" in (replies[-1].text or "")
     edited = {
-        "update_id": 0,
         "edited_message": {
             "message_id": 1,
             "date": 1,

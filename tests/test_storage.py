@@ -8,11 +8,13 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from coach.clock import ManualClock
+from coach.storage import followups
 from coach.storage import repository as repo
-from coach.storage.database import create_db_engine, migrate, unit_of_work
+from coach.storage.database import alembic_config, create_db_engine, migrate, unit_of_work
 from coach.storage.models import (
     Episode,
     EpisodeStatus,
@@ -67,7 +69,8 @@ def test_migrate_twice_is_harmless(database_url: str, engine: sa.Engine) -> None
     migrate(database_url)
     with engine.connect() as connection:
         version = connection.execute(sa.text("select version_num from alembic_version")).scalar()
-    assert version == "0001"
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert version == head and head is not None and int(head) >= 2
 
 
 def test_instants_come_back_timezone_aware_in_utc(engine: sa.Engine) -> None:
@@ -166,8 +169,6 @@ def test_one_followup_per_kind_and_day_is_enforced_by_the_database(engine: sa.En
 
 
 def test_claims_take_each_due_row_once_and_expired_leases_come_back(engine: sa.Engine) -> None:
-    from coach.scheduling.dispatcher import Dispatcher
-
     person, episode = _person_with_episode(engine)
     with unit_of_work(engine) as session:
         for offset in range(5):
@@ -181,18 +182,26 @@ def test_claims_take_each_due_row_once_and_expired_leases_come_back(engine: sa.E
             )
     clock = ManualClock(NOW + timedelta(minutes=2))
 
-    class _Coach:
-        def __init__(self) -> None:
-            self.engine = engine
+    def claim(owner: str) -> tuple[str, list[int]]:
+        now = clock.now()
+        with unit_of_work(engine) as session:
+            return followups.claim_due(
+                session, owner=owner, now=now, lease_until=now + timedelta(seconds=60), limit=200
+            )
 
-    one = Dispatcher(coach=_Coach(), sender=None, clock=clock, lease_seconds=60)  # type: ignore[arg-type]
-    two = Dispatcher(coach=_Coach(), sender=None, clock=clock, lease_seconds=60)  # type: ignore[arg-type]
-    first = one.claim_due()
+    token_one, first = claim("one")
     assert len(first) == 3  # due at +0, +1 and +2 minutes
-    assert two.claim_due() == []  # already claimed, lease still running
+    assert claim("two")[1] == []  # already claimed, lease still running
     clock.advance(timedelta(minutes=2))
-    second = two.claim_due()
+    token_two, second = claim("two")
     # The leases of the first three expired (their instance "died"); two more rows fell due.
     assert set(first) < set(second) and len(second) == 5
-    one.release(second)
-    assert len(one.claim_due()) == 5
+    with unit_of_work(engine) as session:
+        # Fenced: the first claim lapsed, so it can neither settle nor release these rows.
+        assert followups.owned_claim(session, followup_id=first[0], token=token_one) is None
+        followups.release(session, ids=second, token=token_one)
+    assert claim("three")[1] == []
+    with unit_of_work(engine) as session:
+        assert followups.owned_claim(session, followup_id=first[0], token=token_two) is not None
+        followups.release(session, ids=second, token=token_two)
+    assert len(claim("three")[1]) == 5

@@ -1,7 +1,8 @@
 """The conversation engine: every input is one unit of work against the database.
 
 Where a person is in a conversation (`Person.flow`) lives in the database, so a restart in the
-middle of a symptom check resumes it. Question buttons carry the person's current `flow_token`; a
+middle of a symptom check resumes it. Each question asked gets the next `flow_token` and its
+buttons carry it; a
 button from an older message no longer matches and gets a graceful answer, never applied twice.
 """
 
@@ -32,7 +33,6 @@ from coach.scheduling.planner import (
 )
 from coach.settings import Settings
 from coach.storage import repository as repo
-from coach.storage.database import unit_of_work
 from coach.storage.models import (
     CheckIn,
     Episode,
@@ -59,6 +59,7 @@ class PreparedFollowUp:
     """A due follow-up rendered for sending."""
 
     followup_id: int
+    person_id: int
     chat_id: int
     replies: list[Reply]
 
@@ -74,9 +75,9 @@ class Coach:
 
     # ------------------------------------------------------------------ inputs
 
-    def on_command(self, user: UserRef, command: str) -> Outcome:
+    def on_command(self, session: Session, user: UserRef, command: str) -> Outcome:
         command = command.lower()
-        with unit_of_work(self.engine) as session:
+        if True:
             person = repo.person_by_telegram_id(session, user.user_id)
             if command == "start":
                 return self._start(session, user, person)
@@ -101,8 +102,8 @@ class Coach:
                 return Outcome([Reply(self.content.ui("unknown_command")), self._help(person)])
             return handler(session, person)
 
-    def on_button(self, user: UserRef, data: str) -> Outcome:
-        with unit_of_work(self.engine) as session:
+    def on_button(self, session: Session, user: UserRef, data: str) -> Outcome:
+        if True:
             person = repo.person_by_telegram_id(session, user.user_id)
             if person is None:
                 return self._start(session, user, None)
@@ -117,8 +118,8 @@ class Coach:
                 return self._action(session, person, parts[1])
             return self._stale(session, person)
 
-    def on_text(self, user: UserRef, text: str) -> Outcome:
-        with unit_of_work(self.engine) as session:
+    def on_text(self, session: Session, user: UserRef, text: str) -> Outcome:
+        if True:
             person = repo.person_by_telegram_id(session, user.user_id)
             number = self._number(person)
             if triage.crisis_in_text(text):
@@ -146,9 +147,9 @@ class Coach:
                 )
             return Outcome([self._menu(session, person)])
 
-    def on_unsupported(self, user: UserRef) -> Outcome:
+    def on_unsupported(self, session: Session, user: UserRef) -> Outcome:
         """Stickers, photos, voice and the like: a short answer and the way on."""
-        with unit_of_work(self.engine) as session:
+        if True:
             person = repo.person_by_telegram_id(session, user.user_id)
             if person is None or person.consent_at is None:
                 return Outcome([Reply(self.content.ui("unsupported_message"))])
@@ -156,65 +157,59 @@ class Coach:
                 session, person, [Reply(self.content.ui("unsupported_message"))]
             )
 
-    def on_blocked_change(self, user_id: int, *, blocked: bool) -> None:
-        """The person blocked or unblocked the bot (Telegram's my_chat_member update, or a 403)."""
-        with unit_of_work(self.engine) as session:
-            person = repo.person_by_telegram_id(session, user_id)
-            if person is None or person.blocked == blocked:
-                return
-            person.blocked = blocked
-            person.updated_at = self.clock.now()
-            session.add(person)
-            if blocked:
-                repo.cancel_pending_followups(session, person=person)
-            else:
-                self._reschedule(session, person)
+    def on_blocked_change(self, session: Session, user_id: int, *, blocked: bool) -> None:
+        """The person blocked the bot (my_chat_member "kicked", or a 403) or came back.
 
-    def on_person_blocked(self, followup_id: int) -> None:
-        """A send of this follow-up met a 403: the person blocked the bot."""
-        with unit_of_work(self.engine) as session:
-            followup = session.get(FollowUp, followup_id)
-            person = session.get(Person, followup.person_id) if followup else None
-            telegram_id = person.telegram_user_id if person else None
-        if telegram_id is not None:
-            self.on_blocked_change(telegram_id, blocked=True)
+        Blocked: every pending follow-up is cancelled. Back (unblocked, or any message from them):
+        the plan is rescheduled from now.
+        """
+        person = repo.person_by_telegram_id(session, user_id)
+        if person is None or person.blocked == blocked:
+            return
+        person.blocked = blocked
+        person.updated_at = self.clock.now()
+        session.add(person)
+        if blocked:
+            repo.cancel_pending_followups(session, person=person)
+        else:
+            person.silence_reset_at = self.clock.now()
+            self._reschedule(session, person)
 
     # ------------------------------------------------------------------ follow-ups
 
-    def prepare_followup(self, followup_id: int) -> PreparedFollowUp | None:
-        """Render a claimed follow-up, or settle it (skipped/cancelled) and return None.
-
-        Runs before the send. State changes here are idempotent, so a retry after a failed send
-        renders the same follow-up again without scheduling anything twice.
+    def render_followup(self, session: Session, followup: FollowUp) -> PreparedFollowUp | None:
+        """Turn a claimed, due follow-up into replies, or settle it (skipped/cancelled) and return
+        None. Runs once per follow-up, in the unit of work that queues the replies in the outbox
+        and marks the follow-up sent: a failed delivery retries the outbox row, never this.
         """
         now = self.clock.now()
-        with unit_of_work(self.engine) as session:
-            followup = session.get(FollowUp, followup_id)
-            if followup is None or followup.status != FollowUpStatus.CLAIMED:
-                return None
-            person = session.get(Person, followup.person_id)
-            episode = session.get(Episode, followup.episode_id) if followup.episode_id else None
-            reason = self._why_not_send(person, episode, followup, now)
-            if reason is not None:
-                followup.status = (
-                    FollowUpStatus.SKIPPED
-                    if reason.startswith("skipped")
-                    else FollowUpStatus.CANCELLED
-                )
-                followup.last_error = reason
-                session.add(followup)
-                if followup.kind == FollowUpKind.CHECKIN and followup.status == "skipped":
-                    assert person is not None and episode is not None
-                    self._schedule_after_checkin(session, person, episode, followup.local_date)
-                return None
-            assert person is not None and episode is not None
-            replies = self._render_followup(session, person, episode, followup)
-            if not replies:
-                followup.status = FollowUpStatus.SKIPPED
-                followup.last_error = "skipped: nothing to send"
-                session.add(followup)
-                return None
-            return PreparedFollowUp(followup_id, person.chat_id, replies)
+        person = session.get(Person, followup.person_id)
+        episode = session.get(Episode, followup.episode_id) if followup.episode_id else None
+        reason = self._why_not_send(person, episode, followup, now)
+        if reason is not None:
+            followup.status = (
+                FollowUpStatus.SKIPPED if reason.startswith("skipped") else FollowUpStatus.CANCELLED
+            )
+            followup.last_error = reason
+            followup.lease_until = None
+            session.add(followup)
+            if followup.kind == FollowUpKind.CHECKIN and followup.status == "skipped":
+                assert person is not None and episode is not None
+                self._schedule_after_checkin(session, person, episode, followup.local_date)
+            return None
+        assert person is not None and episode is not None
+        replies = self._render_followup(session, person, episode, followup)
+        followup.lease_until = None
+        if not replies:
+            followup.status = FollowUpStatus.SKIPPED
+            followup.last_error = "skipped: nothing to send"
+            session.add(followup)
+            return None
+        followup.status = FollowUpStatus.QUEUED
+        followup.attempts += 1
+        session.add(followup)
+        assert person.id is not None
+        return PreparedFollowUp(_id(followup), person.id, person.chat_id, replies)
 
     def _why_not_send(
         self, person: Person | None, episode: Episode | None, followup: FollowUp, now: datetime
@@ -278,10 +273,8 @@ class Coach:
         if followup.kind == FollowUpKind.CHECKIN_REMINDER:
             return [Reply(c.ui("checkin_reminder")), self._ask_current(session, person)]
         # The daily check-in.
-        previous = repo.checkins(session, episode)
-        if previous and previous[-1].completed_at is None:
-            person.silent_checkins += 1
-        if person.silent_checkins >= self.settings.silent_days_before_asking:
+        silent = repo.silent_checkins(session, episode, since=person.silence_reset_at)
+        if silent >= self.settings.silent_days_before_asking:
             # After several silent days, ask before sending more; nothing more is scheduled.
             return [self._ask(person, "continue", "continue", {}, c.ui("continue_prompt"))]
         self._schedule_after_checkin(session, person, episode, followup.local_date)
@@ -299,7 +292,9 @@ class Coach:
                 local_date=followup.local_date,
                 due_at=reminder_at,
             )
-        return self._begin_checkin(session, person, episode, followup.local_date)
+        return self._begin_checkin(
+            session, person, episode, followup.local_date, followup_id=followup.id
+        )
 
     # ------------------------------------------------------------------ onboarding
 
@@ -705,7 +700,10 @@ class Coach:
         person: Person,
         episode: Episode,
         local_date: date,
+        *,
+        followup_id: int | None = None,
     ) -> list[Reply]:
+        """Open the day's check-in (once: one row per day, keyed by its follow-up) and ask."""
         now = self.clock.now()
         assert episode.onset_date is not None
         day = progress.day_number(episode.onset_date, local_date)
@@ -716,9 +714,13 @@ class Coach:
                 day=day,
                 local_date=local_date,
                 started_at=now,
+                followup_id=followup_id,
             )
             session.add(checkin)
             session.flush()
+        elif checkin.followup_id is None and followup_id is not None:
+            checkin.followup_id = followup_id
+            session.add(checkin)
         done = [c for c in repo.checkins(session, episode) if c.completed_at is not None]
         queue = list(CHECKIN_QUESTIONS)
         milestone = max((m for m in PGIC_DAYS if m <= day), default=None)
@@ -754,7 +756,6 @@ class Coach:
             at=now,
             checkin=checkin,
         )
-        person.silent_checkins = 0
         if qid == "emergency":
             findings = triage.triage_answers({"emergency": value})
             if findings:
@@ -955,7 +956,7 @@ class Coach:
         if person.state == PersonState.ACTIVE:
             return Outcome([Reply(self.content.ui("not_paused"))])
         person.state = PersonState.ACTIVE
-        person.silent_checkins = 0
+        person.silence_reset_at = self.clock.now()
         person.updated_at = self.clock.now()
         self._reschedule(session, person)
         assert person.checkin_time is not None
@@ -994,11 +995,6 @@ class Coach:
                 )
             ]
         )
-
-    def purge_closed_episodes(self, older_than: timedelta) -> int:
-        """The operator's retention rule: erase episodes closed longer ago than `older_than`."""
-        with unit_of_work(self.engine) as session:
-            return repo.purge_closed_episodes(session, before=self.clock.now() - older_than)
 
     def _help(self, person: Person | None) -> Reply:
         return Reply(self.content.ui("help", number=self._number(person)))
@@ -1043,7 +1039,7 @@ class Coach:
             return self._answer_checkin(session, person, qid, value)
         if flow == "continue":
             self._clear_flow(person)
-            person.silent_checkins = 0
+            person.silence_reset_at = now
             if value == "yes":
                 self._reschedule(session, person)
                 assert person.checkin_time is not None
@@ -1244,9 +1240,8 @@ class Coach:
         return Reply(str(text), _layout(buttons))
 
     def _ask_current(self, session: Session, person: Person) -> Reply:
-        """Show the waiting question again, with a fresh token (older copies go stale)."""
-        person.flow_token += 1
-        session.add(person)
+        """Show the waiting question again. It keeps its own token: any copy of this question
+        answers it (once), and no copy can answer a later question."""
         return self._render_question(person)
 
     def _options_of(self, person: Person) -> list[tuple[str, str]]:
@@ -1342,7 +1337,7 @@ class Coach:
         return person.quiet_end or self.settings.quiet_end
 
 
-def _id(row: Person | Episode) -> int:
+def _id(row: Person | Episode | FollowUp) -> int:
     assert row.id is not None, "row not flushed yet"
     return row.id
 

@@ -34,3 +34,22 @@ class UserRef:
     user_id: int
     chat_id: int
     language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One input from a person, as the coach sees it (no transport types).
+
+    kind: "command" (text is the command name), "button" (text is the button's data),
+    "text", "unsupported" (stickers, photos...), "blocked" / "unblocked" (the person blocked the bot
+    or came back), "flooded" (more input than the flood guard lets through; `warn` says whether
+    to send the one slow-down note), "group" (a command in a group chat: explain and keep nothing).
+    """
+
+    kind: str
+    user: UserRef
+    update_id: int | None = None
+    text: str = ""
+    message_id: int | None = None  # the message a tapped button was on
+    message_text: str | None = None  # its text, to show the choice on it
+    warn: bool = False

@@ -20,6 +20,8 @@ MENU_COMMANDS = (
 # Keys the code asks for. Adding a text to the code means adding it here and to content/.
 REQUIRED_UI = [
     "welcome",
+    "something_went_wrong",
+    "foreign_button",
     "consent_question",
     "consent_yes",
     "consent_no",

@@ -64,8 +64,9 @@ class FollowUpKind(StrEnum):
 
 class FollowUpStatus(StrEnum):
     PENDING = "pending"
-    CLAIMED = "claimed"
-    SENT = "sent"
+    CLAIMED = "claimed"  # a dispatcher holds it (claimed_by, lease_until) to render it
+    QUEUED = "queued"  # rendered once into the outbox; delivery retries the outbox row only
+    SENT = "sent"  # its message was delivered
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     FAILED = "failed"
@@ -89,8 +90,10 @@ class Person(SQLModel, table=True):
     # Where the person is in a conversation: survives restarts because it lives here.
     flow: str | None = None
     flow_data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    # Each question put to the person gets the next token; its buttons carry it.
     flow_token: int = 0
-    silent_checkins: int = 0
+    # Unanswered check-ins before this instant no longer count as silence ("yes, continue").
+    silence_reset_at: datetime | None = utc_column()
     created_at: datetime | None = utc_column(nullable=False)
     updated_at: datetime | None = utc_column(nullable=False)
 
@@ -122,8 +125,11 @@ class Answer(SQLModel, table=True):
 
 
 class CheckIn(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("followup_id", name="uq_checkin_followup_id"),)
     id: int | None = Field(default=None, primary_key=True)
     episode_id: int = Field(foreign_key="episode.id", index=True)
+    # The scheduled follow-up that opened it: a check-in is created once per follow-up.
+    followup_id: int | None = None
     day: int
     local_date: date
     started_at: datetime | None = utc_column(nullable=False)
@@ -169,3 +175,52 @@ class Decision(SQLModel, table=True):
     tier: int
     rule: str
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+
+
+class InboxUpdate(SQLModel, table=True):
+    """Every Telegram update handled, by its id: a re-delivered update is never handled twice.
+
+    Holds no personal data (no text, no user), so erasure does not need to touch it.
+    """
+
+    __tablename__ = "inbox_update"
+    update_id: int = Field(
+        sa_type=sa.BigInteger(), primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    received_at: datetime | None = utc_column(nullable=False, index=True)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # written with the decision, not yet tried
+    SENDING = "sending"  # claimed by one sender (claimed_by, lease_until)
+    RETRY = "retry"  # waiting until next_attempt_at (flood control, 5xx, network)
+    SENT = "sent"
+    FAILED = "failed"  # Telegram refused it for good, or it expired
+    CANCELLED = "cancelled"  # the person blocked the bot
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message the coach owes a chat: replies and follow-ups alike go out through here."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    chat_id: int = Field(sa_type=sa.BigInteger(), index=True)
+    kind: str = "text"  # "text", "document" or "edit" (mark an answered question)
+    text: str = ""
+    buttons: list[list[list[str]]] = Field(default_factory=list, sa_type=sa.JSON())
+    document_name: str | None = None
+    document_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary())
+    edit_message_id: int | None = Field(default=None, sa_type=sa.BigInteger())
+    followup_id: int | None = Field(default=None, foreign_key="followup.id", index=True)
+    status: str = OutboxStatus.PENDING
+    attempts: int = 0  # failed tries; a wait Telegram asked for (429) is not one
+    next_attempt_at: datetime | None = utc_column(nullable=False)
+    expires_at: datetime | None = utc_column(nullable=False)
+    claimed_by: str | None = None
+    lease_until: datetime | None = utc_column()
+    created_at: datetime | None = utc_column(nullable=False)
+    sent_at: datetime | None = utc_column()
+    sent_message_id: int | None = Field(default=None, sa_type=sa.BigInteger())
+    last_error: str | None = None

@@ -17,6 +17,7 @@ from coach.storage.models import (
     FollowUp,
     FollowUpKind,
     FollowUpStatus,
+    OutboxMessage,
     Person,
 )
 
@@ -103,6 +104,30 @@ def checkins(session: Session, episode: Episode) -> list[CheckIn]:
             select(CheckIn).where(CheckIn.episode_id == episode.id).order_by(col(CheckIn.id))
         ).all()
     )
+
+
+def silent_checkins(session: Session, episode: Episode, *, since: datetime | None) -> int:
+    """Unanswered check-ins in a row, newest first, derived from the rows (never a counter that a
+    retried render could bump twice). A check-in answered in part ends the run and counts once;
+    check-ins opened before `since` ("yes, continue", resume) do not count."""
+    rows = checkins(session, episode)
+    answered = set(
+        session.exec(
+            select(Answer.checkin_id).where(
+                col(Answer.checkin_id).in_([c.id for c in rows if c.id is not None])
+            )
+        ).all()
+    )
+    count = 0
+    for checkin in reversed(rows):
+        if checkin.completed_at is not None:
+            break
+        if since is not None and checkin.started_at is not None and checkin.started_at < since:
+            break
+        count += 1
+        if checkin.id in answered:
+            break
+    return count
 
 
 def checkin_on(session: Session, episode: Episode, local_date: date) -> CheckIn | None:
@@ -231,6 +256,7 @@ def export_person(session: Session, person: Person) -> dict[str, object]:
 def erase_person(session: Session, person: Person) -> None:
     """Delete every row about the person (children first, for the foreign keys)."""
     episode_ids = select(Episode.id).where(Episode.person_id == person.id)
+    session.execute(sa.delete(OutboxMessage).where(col(OutboxMessage.person_id) == person.id))
     session.execute(sa.delete(Decision).where(col(Decision.person_id) == person.id))
     session.execute(sa.delete(Answer).where(col(Answer.person_id) == person.id))
     session.execute(sa.delete(CheckIn).where(col(CheckIn.episode_id).in_(episode_ids)))
@@ -253,6 +279,10 @@ def purge_closed_episodes(session: Session, *, before: datetime) -> int:
     session.execute(sa.delete(Decision).where(col(Decision.episode_id).in_(old)))
     session.execute(sa.delete(Answer).where(col(Answer.episode_id).in_(old)))
     session.execute(sa.delete(CheckIn).where(col(CheckIn.episode_id).in_(old)))
+    old_followups = select(FollowUp.id).where(col(FollowUp.episode_id).in_(old))
+    session.execute(
+        sa.delete(OutboxMessage).where(col(OutboxMessage.followup_id).in_(old_followups))
+    )
     session.execute(sa.delete(FollowUp).where(col(FollowUp.episode_id).in_(old)))
     session.execute(sa.delete(Episode).where(col(Episode.id).in_(old)))
     return len(old)

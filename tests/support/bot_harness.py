@@ -5,19 +5,22 @@ Time is a ManualClock: tests move it and then let the real dispatcher send what 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 
 from coach.clock import ManualClock
 from coach.coaching.conversation import Coach
-from coach.scheduling.dispatcher import DispatchReport
+from coach.pipeline.dispatcher import DispatchReport
 from coach.settings import Settings
 from coach.storage.database import migrate
-from coach.telegram_adapter.app import ALLOWED_UPDATES, CoachRuntime, build_application
+from coach.telegram_adapter.app import ALLOWED_UPDATES, build_application
+from coach.telegram_adapter.polling import Poller
+from coach.telegram_adapter.runtime import CoachRuntime
 from tests.support.botapi_standin import BotApiStandIn, SentMessage
 
 USER_ID = 424242
@@ -44,6 +47,7 @@ class BotHarness:
         self.application: Application | None = None  # type: ignore[type-arg]
         self.injected = 0
         self.processed = 0
+        self.poller: Poller | None = None
 
     @property
     def runtime(self) -> CoachRuntime:
@@ -78,23 +82,27 @@ class BotHarness:
         assert self.application.job_queue is not None
         for job in self.application.job_queue.jobs():
             job.schedule_removal()
-        # Runs after the coach's own handler (group 0) has finished with each update.
-        self.application.add_handler(TypeHandler(Update, self._count_processed), group=99)
+        self.runtime.on_processed = self._count_processed
+        # Waits the coach asks for (a 429's retry_after, a retry's backoff) pass on the manual
+        # clock: the test's time, never a real sleep.
+        self.runtime.courier.sleep = self._wait_on_clock
         await self.application.initialize()
         if self.application.post_init:
             await self.application.post_init(self.application)
         await self.application.start()
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
+        self.poller = Poller(self.runtime, allowed_updates=ALLOWED_UPDATES, poll_timeout=1)
+        self.poller.start()
+
+    async def _wait_on_clock(self, seconds: float) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(0)
 
     async def stop(self) -> None:
         """Stop this bot process's state (a restart keeps the database and the stand-in)."""
         if self.application is not None:
-            assert self.application.updater is not None
-            if self.application.updater.running:
-                await self.application.updater.stop()
+            if self.poller is not None:
+                await self.poller.stop()
+                self.poller = None
             if self.application.running:
                 await self.application.stop()
             await self.application.shutdown()
@@ -104,7 +112,7 @@ class BotHarness:
         if self._own_api:
             await self.api.stop()
 
-    async def _count_processed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    def _count_processed(self, update: Update) -> None:
         self.processed += 1
         self.api.notify()  # wake anyone waiting on the stand-in
 

@@ -15,10 +15,12 @@ from telegram.ext import ApplicationBuilder
 from coach.clock import SystemClock
 from coach.coaching.conversation import Coach
 from coach.content import load_content
-from coach.scheduling.dispatcher import Dispatcher
+from coach.pipeline.courier import Courier
+from coach.pipeline.dispatcher import Dispatcher
+from coach.pipeline.service import CoachService
 from coach.settings import Settings
 from coach.storage.database import create_db_engine
-from coach.telegram_adapter.app import TelegramSender
+from coach.telegram_adapter.sender import TelegramSender
 
 
 async def main() -> None:
@@ -38,21 +40,34 @@ async def main() -> None:
     )
     application = ApplicationBuilder().token(args.token).base_url(f"{args.api_url}/bot").build()
     await application.initialize()
+    service = CoachService(coach=coach, clock=clock)
+    owner = f"worker-{os.getpid()}"
+    courier = Courier(
+        engine=engine,
+        sender=TelegramSender(application.bot),
+        clock=clock,
+        on_blocked=service.mark_blocked,
+        owner=owner,
+        lease_seconds=args.lease_seconds,
+        batch_size=args.batch_size,
+        per_chat_interval=0,
+    )
     dispatcher = Dispatcher(
-        coach=coach,
-        sender=TelegramSender(application),
+        service=service,
+        courier=courier,
         clock=clock,
         batch_size=args.batch_size,
         lease_seconds=args.lease_seconds,
-        owner=f"worker-{os.getpid()}",
+        owner=owner,
     )
     idle = 0
     print("ready", flush=True)
     while idle < args.idle_rounds:
         report = await dispatcher.run_once()
-        idle = idle + 1 if report.claimed == 0 else 0
+        busy = report.claimed or report.sent or report.retried
+        idle = idle + 1 if not busy else 0
         print(f"claimed={report.claimed} sent={report.sent}", flush=True)
-        if report.claimed == 0:
+        if not busy:
             await asyncio.sleep(0.2)  # a real dispatcher's polling interval, shortened
     await application.shutdown()
     engine.dispose()

@@ -1,0 +1,415 @@
+"""The one sender: delivers every outbox row (replies and follow-ups alike) through Telegram.
+
+- Per chat, rows go out in the order they were written, about one per second per chat
+  (`ChatPacer`); the global rate is the Telegram adapter's rate limiter.
+- A flood-control answer (429) pauses all sending for `retry_after` and puts the chat's rows in
+  the waiting state; it is not a failed attempt. 5xx, network errors and timeouts are retried with
+  backoff, up to `MAX_ATTEMPTS` failed attempts. 403 means the person blocked the bot: their
+  waiting rows and follow-ups are cancelled. 400 marks that row failed and the chat goes on.
+- Claims are fenced: each claim has an owner token and a lease that is renewed while the batch is
+  being sent; only the owner can settle a row.
+- A timed-out send may in fact have been delivered. The coach retries it (losing a reply or a
+  check-in is worse than repeating one): at most one duplicate per timed-out message. A crash
+  between a send and its "sent" mark also repeats that one message when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from coach.clock import Clock
+from coach.storage import followups, outbox
+from coach.storage.database import unit_of_work
+from coach.storage.models import FollowUpStatus, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 300.0
+# On the interactive path a short wait (a 429's retry_after, the first 5xx backoffs) is waited out
+# in line, so the person gets the next question without waiting for the next dispatch tick.
+INLINE_WAIT_SECONDS = 10.0
+INLINE_ROUNDS = 4
+
+
+class SendError(Exception):
+    """A send that did not go through; subclasses say what to do about it."""
+
+
+class RecipientBlocked(SendError):
+    """The person blocked the bot (Telegram 403)."""
+
+
+class RetryLater(SendError):
+    """Flood control (Telegram 429): wait `retry_after` seconds before sending anything."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class TransientError(SendError):
+    """5xx, connection error or timeout: try again later, up to a cap."""
+
+
+class PermanentError(SendError):
+    """A request Telegram will never accept (400)."""
+
+
+class Sender(Protocol):
+    async def send(self, message: OutboxMessage) -> int | None:
+        """Deliver one outbox row; return Telegram's message id or raise a SendError."""
+        ...
+
+
+class ChatPacer:
+    """At most about one message per `interval` seconds to any one chat (Telegram's limit)."""
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = interval
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.last: dict[int, float] = {}
+
+    async def wait_turn(self, chat_id: int) -> None:
+        if self.interval <= 0:
+            return
+        now = self.monotonic()
+        previous = self.last.get(chat_id)
+        if previous is not None and now - previous < self.interval:
+            await self.sleep(self.interval - (now - previous))
+            now = self.monotonic()
+        self.last[chat_id] = now
+        if len(self.last) > 50_000:  # forget chats idle for longer than the interval
+            self.last = {c: t for c, t in self.last.items() if now - t < self.interval}
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery round did; `followups_*` count rows that carry a follow-up."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    blocked: int = 0
+    lost_claims: int = 0
+    followups_sent: int = 0
+    followups_retried: int = 0
+    followups_failed: int = 0
+    lag_seconds: list[float] = field(default_factory=list)
+
+    def add(self, other: DeliveryReport) -> None:
+        for name in (
+            "sent",
+            "retried",
+            "failed",
+            "blocked",
+            "lost_claims",
+            "followups_sent",
+            "followups_retried",
+            "followups_failed",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.lag_seconds += other.lag_seconds
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th failed attempt: 2 s, 4 s, 8 s ... at most 5 minutes."""
+    return timedelta(
+        seconds=min(BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    )
+
+
+class Courier:
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        sender: Sender,
+        clock: Clock,
+        on_blocked: Callable[[int], None],
+        owner: str | None = None,
+        lease_seconds: float = 120.0,
+        batch_size: int = 200,
+        per_chat_interval: float = 1.0,
+        concurrency: int = 8,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.clock = clock
+        self.on_blocked = on_blocked  # person id → mark blocked, cancel follow-ups (own unit)
+        self.owner = owner or uuid.uuid4().hex[:12]
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch_size = batch_size
+        self.pacer = ChatPacer(per_chat_interval, sleep=sleep)
+        self.concurrency = concurrency
+        self.sleep = sleep
+        self.paused_until: datetime | None = None
+        self.stopping = False
+        self.last_run_at: datetime | None = None
+
+    def stop(self) -> None:
+        """Finish the message in hand, then give the rest of the batch back."""
+        self.stopping = True
+
+    # ------------------------------------------------------------------ entry points
+
+    async def deliver_chat(self, chat_id: int) -> DeliveryReport:
+        """Send what one chat is owed, now (after a reply was committed); short waits in line."""
+        report = DeliveryReport()
+        for _ in range(INLINE_ROUNDS):
+            claimed = await self._claim(chat_id=chat_id)
+            if claimed[1]:
+                report.add(await self._send_claimed(claimed))
+            wait = await asyncio.to_thread(self._seconds_until_chat_due, chat_id)
+            if wait is None or wait > INLINE_WAIT_SECONDS or self.stopping:
+                break
+            await self.sleep(wait)
+        return report
+
+    async def deliver_due(self) -> DeliveryReport:
+        """Send everything due, batch after batch, until nothing is left to claim."""
+        report = DeliveryReport()
+        await asyncio.to_thread(self._expire)
+        while not self.stopping:
+            claimed = await self._claim(chat_id=None)
+            if not claimed[1]:
+                break
+            report.add(await self._send_claimed(claimed))
+        self.last_run_at = self.clock.now()
+        return report
+
+    async def next_attempt_in(self) -> float | None:
+        """Seconds until the earliest waiting row may be tried (for the scheduler's wake-up)."""
+
+        def query() -> datetime | None:
+            with unit_of_work(self.engine) as session:
+                return outbox.next_attempt(session)
+
+        at = await asyncio.to_thread(query)
+        return None if at is None else max((at - self.clock.now()).total_seconds(), 0.0)
+
+    # ------------------------------------------------------------------ claiming
+
+    async def _claim(self, *, chat_id: int | None) -> tuple[str, list[OutboxMessage]]:
+        token = f"{self.owner}:{uuid.uuid4().hex[:8]}"
+
+        def claim() -> list[OutboxMessage]:
+            now = self.clock.now()
+            with unit_of_work(self.engine) as session:
+                return outbox.claim(
+                    session,
+                    token=token,
+                    now=now,
+                    lease_until=now + self.lease,
+                    limit=self.batch_size,
+                    chat_id=chat_id,
+                )
+
+        return token, await asyncio.to_thread(claim)
+
+    def _seconds_until_chat_due(self, chat_id: int) -> float | None:
+        with unit_of_work(self.engine) as session:
+            at = outbox.next_attempt(session, chat_id=chat_id)
+        if at is None:
+            return None
+        return max((at - self.clock.now()).total_seconds(), 0.0)
+
+    def _expire(self) -> None:
+        with unit_of_work(self.engine) as session:
+            outbox.expire(session, now=self.clock.now())
+
+    # ------------------------------------------------------------------ sending
+
+    async def _send_claimed(self, claimed: tuple[str, list[OutboxMessage]]) -> DeliveryReport:
+        token, rows = claimed
+        report = DeliveryReport()
+        if not rows:
+            return report
+        by_chat: dict[int, list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        heartbeat = asyncio.create_task(self._keep_lease(token))
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one_chat(chat_rows: list[OutboxMessage]) -> None:
+            async with gate:
+                await self._send_chat(token, chat_rows, report)
+
+        try:
+            await asyncio.gather(*(one_chat(chat_rows) for chat_rows in by_chat.values()))
+        finally:
+            heartbeat.cancel()
+        return report
+
+    async def _keep_lease(self, token: str) -> None:
+        """Renew the batch's lease while it is being sent, so it cannot lapse mid-batch."""
+        period = max(self.lease.total_seconds() / 3, 0.05)
+
+        def renew() -> None:
+            with unit_of_work(self.engine) as session:
+                outbox.renew(session, token=token, lease_until=self.clock.now() + self.lease)
+
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await asyncio.to_thread(renew)
+            except Exception:  # the next settle will find out whether the claim still holds
+                log.warning("could not renew the outbox lease")
+
+    async def _wait_if_paused(self) -> None:
+        if self.paused_until is not None:
+            remaining = (self.paused_until - self.clock.now()).total_seconds()
+            if remaining > 0:
+                await self.sleep(remaining)
+
+    async def _send_chat(
+        self, token: str, rows: Sequence[OutboxMessage], report: DeliveryReport
+    ) -> None:
+        for index, row in enumerate(rows):
+            if self.stopping:
+                await asyncio.to_thread(self._settle_release, [r.id for r in rows[index:]], token)
+                return
+            await self._wait_if_paused()
+            await self.pacer.wait_turn(row.chat_id)
+            try:
+                message_id = await self.sender.send(row)
+            except RecipientBlocked:
+                report.blocked += 1
+                await asyncio.to_thread(self._settle_blocked, row)
+                return
+            except RetryLater as exc:
+                wait = timedelta(seconds=exc.retry_after)
+                self.paused_until = self.clock.now() + wait
+                rest = rows[index:]
+                await asyncio.to_thread(
+                    self._settle_retry, rest, token, wait, "flood control", False
+                )
+                report.retried += 1
+                report.followups_retried += 1 if row.followup_id else 0
+                return
+            except TransientError as exc:
+                rest = rows[index:]
+                reason = f"transient: {type(exc.__cause__ or exc).__name__}"
+                failed = await asyncio.to_thread(
+                    self._settle_retry, rest, token, backoff(row.attempts + 1), reason, True
+                )
+                if failed:
+                    report.failed += 1
+                    report.followups_failed += 1 if row.followup_id else 0
+                else:
+                    report.retried += 1
+                    report.followups_retried += 1 if row.followup_id else 0
+                return
+            except PermanentError as exc:
+                report.failed += 1
+                report.followups_failed += 1 if row.followup_id else 0
+                await asyncio.to_thread(self._settle_failed, row, token, f"rejected: {exc}")
+                continue
+            owned = await asyncio.to_thread(self._settle_sent, row, token, message_id)
+            if not owned:
+                report.lost_claims += 1
+                log.warning("outbox row %s was sent after its claim lapsed", row.id)
+            report.sent += 1
+            if row.followup_id:
+                report.followups_sent += 1
+                due = row.created_at
+                if due is not None:
+                    report.lag_seconds.append((self.clock.now() - due).total_seconds())
+
+    # ------------------------------------------------------------------ settling (in threads)
+
+    def _settle_sent(self, row: OutboxMessage, token: str, message_id: int | None) -> bool:
+        with unit_of_work(self.engine) as session:
+            assert row.id is not None
+            return outbox.mark_sent(
+                session,
+                message_id=row.id,
+                token=token,
+                now=self.clock.now(),
+                telegram_message_id=message_id,
+            )
+
+    def _settle_retry(
+        self,
+        rows: Sequence[OutboxMessage],
+        token: str,
+        wait: timedelta,
+        reason: str,
+        counts: bool,
+    ) -> bool:
+        """Put the chat's remaining rows in the waiting state; True if the first one gave up."""
+        first = rows[0]
+        with unit_of_work(self.engine) as session:
+            outbox.mark_retry(
+                session,
+                message_ids=[r.id for r in rows if r.id is not None],
+                token=token,
+                at=self.clock.now() + wait,
+                reason=reason,
+                counts_as_attempt=counts,
+                max_attempts=MAX_ATTEMPTS,
+            )
+            assert first.id is not None
+            gave_up = bool(outbox.failed_among(session, [first.id]))
+            if gave_up and first.followup_id is not None:
+                followups.settle(
+                    session,
+                    followup_id=first.followup_id,
+                    status=FollowUpStatus.FAILED,
+                    reason=f"gave up after {MAX_ATTEMPTS} attempts: {reason}",
+                )
+        if counts:
+            log.warning("outbox row %s will be retried: %s", first.id, reason)
+        return gave_up
+
+    def _settle_failed(self, row: OutboxMessage, token: str, reason: str) -> None:
+        with unit_of_work(self.engine) as session:
+            assert row.id is not None
+            owned = outbox.mark_failed(session, message_id=row.id, token=token, reason=reason)
+            if owned and row.followup_id is not None:
+                followups.settle(
+                    session,
+                    followup_id=row.followup_id,
+                    status=FollowUpStatus.FAILED,
+                    reason=reason,
+                )
+
+    def _settle_release(self, ids: list[int | None], token: str) -> None:
+        with unit_of_work(self.engine) as session:
+            outbox.release(session, message_ids=[i for i in ids if i is not None], token=token)
+
+    def _settle_blocked(self, row: OutboxMessage) -> None:
+        with unit_of_work(self.engine) as session:
+            if row.person_id is not None:
+                outbox.cancel_for_person(
+                    session, person_id=row.person_id, reason="blocked by the person"
+                )
+            else:
+                assert row.id is not None
+                outbox.cancel_one(session, message_id=row.id, reason="blocked")
+            if row.followup_id is not None:
+                followups.settle(
+                    session,
+                    followup_id=row.followup_id,
+                    status=FollowUpStatus.CANCELLED,
+                    reason="blocked by the person",
+                )
+        if row.person_id is not None:
+            self.on_blocked(row.person_id)

@@ -1,0 +1,236 @@
+"""One unit of work per input and per due follow-up: lock the person, check the inbox, run the
+journey, and write what the coach says to the outbox, all in one transaction.
+
+Nothing here talks to Telegram: the adapter hands in `Inbound`s and the courier delivers what
+the outbox holds, after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from coach.clock import Clock
+from coach.coaching.conversation import Coach, PreparedFollowUp
+from coach.coaching.replies import Button, Inbound, Outcome, Reply
+from coach.storage import followups, inbox, outbox
+from coach.storage import repository as repo
+from coach.storage.database import DatabaseUnavailable, lock_person, unit_of_work
+from coach.storage.models import Person
+
+log = logging.getLogger(__name__)
+
+# A reply that could not be delivered for a day is no longer worth sending.
+REPLY_EXPIRES_AFTER = timedelta(hours=24)
+INBOX_REMEMBERS = timedelta(days=2)  # Telegram keeps an undelivered update for 24 hours
+
+
+@dataclass(frozen=True)
+class Handled:
+    chat_id: int
+    duplicate: bool = False
+    ack: str | None = None
+
+
+@dataclass
+class RenderReport:
+    queued: int = 0
+    skipped: int = 0
+    lost_claims: int = 0
+
+
+def merge_replies(replies: list[Reply], limit: int = 4096) -> list[Reply]:
+    """Join a text-only reply with the next one: fewer messages, one notification."""
+    merged: list[Reply] = []
+    for reply in replies:
+        if merged and not merged[-1].buttons and len(merged[-1].text) + len(reply.text) < limit:
+            merged[-1] = Reply(f"{merged[-1].text}\n\n{reply.text}", reply.buttons)
+        else:
+            merged.append(reply)
+    return merged
+
+
+def _outgoing(replies: list[Reply]) -> list[outbox.Outgoing]:
+    return [
+        outbox.Outgoing(
+            text=reply.text,
+            buttons=[[(b.label, b.data) for b in row] for row in reply.buttons],
+        )
+        for reply in merge_replies(replies)
+    ]
+
+
+class CoachService:
+    def __init__(self, *, coach: Coach, clock: Clock, catch_up_hours: float = 3.0) -> None:
+        self.coach = coach
+        self.engine: sa.Engine = coach.engine
+        self.clock = clock
+        self.followup_expiry = timedelta(hours=max(catch_up_hours, 0.25))
+
+    # ------------------------------------------------------------------ inputs
+
+    def handle(self, inbound: Inbound) -> Handled:
+        """Handle one input exactly once. Raises DatabaseUnavailable: retry the whole input."""
+        chat_id = inbound.user.chat_id
+        try:
+            with unit_of_work(self.engine) as session:
+                lock_person(session, inbound.user.user_id)
+                if not self._first_time(session, inbound):
+                    return Handled(chat_id, duplicate=True)
+                outcome = self._route(session, inbound)
+                self._queue_outcome(session, inbound, outcome)
+                return Handled(chat_id, ack=outcome.ack)
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            # Never the update itself in the log: it holds what the person wrote.
+            log.exception("error while handling an update of kind %s", inbound.kind)
+        # The input is recorded as handled and answered with the way on, so a bug can neither
+        # loop on a re-delivered update nor leave the person without buttons.
+        with unit_of_work(self.engine) as session:
+            lock_person(session, inbound.user.user_id)
+            if not self._first_time(session, inbound):
+                return Handled(chat_id, duplicate=True)
+            person = repo.person_by_telegram_id(session, inbound.user.user_id)
+            reply = Reply(
+                self.coach.content.ui("something_went_wrong"),
+                (
+                    (Button(self.coach.content.ui("btn_checkin"), "a:checkin"),),
+                    (Button(self.coach.content.ui("btn_help"), "a:help"),),
+                ),
+            )
+            self._queue(session, chat_id, person, _outgoing([reply]))
+        return Handled(chat_id)
+
+    def _first_time(self, session: Session, inbound: Inbound) -> bool:
+        if inbound.update_id is None:
+            return True
+        return inbox.record_update(session, update_id=inbound.update_id, at=self.clock.now())
+
+    def _route(self, session: Session, inbound: Inbound) -> Outcome:
+        """The one place that maps an input to the coach's handling of it."""
+        coach, user = self.coach, inbound.user
+        if inbound.kind == "group":
+            return Outcome([Reply(coach.content.ui("group_chat"))])
+        if inbound.kind in ("blocked", "unblocked"):
+            coach.on_blocked_change(session, user.user_id, blocked=inbound.kind == "blocked")
+            return Outcome()
+        if inbound.kind == "flooded":
+            return Outcome([Reply(coach.content.ui("slow_down"))] if inbound.warn else [])
+        # Any message from a person marked blocked means they are back.
+        coach.on_blocked_change(session, user.user_id, blocked=False)
+        if inbound.kind == "command":
+            return coach.on_command(session, user, inbound.text)
+        if inbound.kind == "button":
+            return coach.on_button(session, user, inbound.text)
+        if inbound.kind == "text":
+            return coach.on_text(session, user, inbound.text)
+        return coach.on_unsupported(session, user)
+
+    def _queue_outcome(self, session: Session, inbound: Inbound, outcome: Outcome) -> None:
+        messages: list[outbox.Outgoing] = []
+        if outcome.chosen and inbound.message_id is not None and inbound.message_text:
+            # Show the choice on the question and take its buttons away.
+            messages.append(
+                outbox.Outgoing(
+                    text=f"{inbound.message_text}\n\n✓ {outcome.chosen}",
+                    edit_message_id=inbound.message_id,
+                )
+            )
+        if outcome.document is not None:
+            messages.append(outbox.Outgoing(text="", document=outcome.document))
+        messages += _outgoing(outcome.replies)
+        if messages:
+            person = repo.person_by_telegram_id(session, inbound.user.user_id)
+            self._queue(session, inbound.user.chat_id, person, messages)
+
+    def _queue(
+        self,
+        session: Session,
+        chat_id: int,
+        person: Person | None,
+        messages: list[outbox.Outgoing],
+        *,
+        followup_id: int | None = None,
+    ) -> None:
+        now = self.clock.now()
+        expiry = self.followup_expiry if followup_id is not None else REPLY_EXPIRES_AFTER
+        outbox.enqueue(
+            session,
+            chat_id=chat_id,
+            person_id=person.id if person is not None else None,
+            messages=messages,
+            now=now,
+            expires_at=now + expiry,
+            followup_id=followup_id,
+        )
+
+    # ------------------------------------------------------------------ follow-ups
+
+    def claim_due_followups(
+        self, *, owner: str, lease: timedelta, limit: int
+    ) -> tuple[str, list[int]]:
+        now = self.clock.now()
+        with unit_of_work(self.engine) as session:
+            return followups.claim_due(
+                session, owner=owner, now=now, lease_until=now + lease, limit=limit
+            )
+
+    def release_followups(self, ids: list[int], token: str) -> None:
+        with unit_of_work(self.engine) as session:
+            followups.release(session, ids=ids, token=token)
+
+    def render_followups(self, ids: list[int], token: str) -> RenderReport:
+        """Each claimed follow-up in its own unit of work, under its person's lock: rendered
+        once into the outbox and marked, or settled as skipped. Fenced by the claim token."""
+        report = RenderReport()
+        for followup_id in ids:
+            with unit_of_work(self.engine) as session:
+                telegram_user_id = followups.telegram_user_of(session, followup_id)
+                if telegram_user_id is not None:
+                    lock_person(session, telegram_user_id)
+                followup = followups.owned_claim(session, followup_id=followup_id, token=token)
+                if followup is None:
+                    report.lost_claims += 1
+                    continue
+                prepared: PreparedFollowUp | None = self.coach.render_followup(session, followup)
+                if prepared is None:
+                    report.skipped += 1
+                    continue
+                person = session.get(Person, prepared.person_id)
+                self._queue(
+                    session,
+                    prepared.chat_id,
+                    person,
+                    _outgoing(prepared.replies),
+                    followup_id=prepared.followup_id,
+                )
+                report.queued += 1
+        return report
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def mark_blocked(self, person_id: int) -> None:
+        """A send met a 403: the person blocked the bot."""
+        with unit_of_work(self.engine) as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                return
+            telegram_user_id = person.telegram_user_id
+        with unit_of_work(self.engine) as session:
+            lock_person(session, telegram_user_id)
+            self.coach.on_blocked_change(session, telegram_user_id, blocked=True)
+
+    def purge(self, older_than: timedelta | None) -> int:
+        """Retention: erase episodes closed longer ago than `older_than`; forget old update ids."""
+        now: datetime = self.clock.now()
+        with unit_of_work(self.engine) as session:
+            inbox.forget_updates_before(session, before=now - INBOX_REMEMBERS)
+            outbox.forget_settled_before(session, before=now - INBOX_REMEMBERS)
+            if older_than is None:
+                return 0
+            return repo.purge_closed_episodes(session, before=now - older_than)

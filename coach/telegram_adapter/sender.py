@@ -1,0 +1,66 @@
+"""Outbox rows out to Telegram: keyboards built from the stored buttons, errors mapped to what
+the courier does next."""
+
+from __future__ import annotations
+
+import warnings
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from coach.pipeline.courier import PermanentError, RecipientBlocked, RetryLater, TransientError
+from coach.storage.models import OutboxMessage
+
+NOT_MODIFIED = "message is not modified"
+
+
+def keyboard(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
+    """Button rows [[label, data], ...] as an inline keyboard (callback data ≤ 64 bytes)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+class TelegramSender:
+    """The courier's transport over the Bot API."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: OutboxMessage) -> int | None:
+        try:
+            if message.kind == "document":
+                assert message.document_name is not None and message.document_body is not None
+                sent = await self.bot.send_document(
+                    message.chat_id,
+                    InputFile(message.document_body, filename=message.document_name),
+                )
+                return sent.message_id
+            if message.kind == "edit":
+                assert message.edit_message_id is not None
+                await self.bot.edit_message_text(
+                    message.text, chat_id=message.chat_id, message_id=message.edit_message_id
+                )
+                return message.edit_message_id
+            sent = await self.bot.send_message(
+                message.chat_id, message.text, reply_markup=keyboard(message.buttons)
+            )
+            return sent.message_id
+        except Forbidden as exc:
+            raise RecipientBlocked(str(exc)) from exc
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+                warnings.simplefilter("ignore")
+                retry = exc.retry_after
+            seconds = retry if isinstance(retry, int | float) else retry.total_seconds()
+            raise RetryLater(float(seconds)) from exc
+        except TimedOut as exc:
+            raise TransientError("timed out") from exc
+        except BadRequest as exc:
+            if message.kind == "edit" and NOT_MODIFIED in exc.message:
+                return message.edit_message_id  # already shows the choice: nothing to do
+            raise PermanentError(exc.message) from exc
+        except NetworkError as exc:  # 5xx and connection errors
+            raise TransientError("network") from exc
