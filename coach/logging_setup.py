@@ -18,6 +18,9 @@ QUIET_LIBRARIES = {
     "httpcore": logging.WARNING,
     "telegram": logging.INFO,
     "apscheduler": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,  # seven "setup plugin" lines at every start
+    # Its 429 report is a traceback; the courier waits as asked and logs one line of its own.
+    "telegram.ext.AIORateLimiter": logging.CRITICAL,
     "tornado.access": logging.WARNING,
 }
 

@@ -22,16 +22,17 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 
 from coach.clock import Clock
 from coach.storage import followups, outbox
-from coach.storage.database import unit_of_work
+from coach.storage.database import DatabaseUnavailable, unit_of_work
 from coach.storage.models import FollowUpStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST_SECONDS = 2.0
@@ -40,6 +41,10 @@ BACKOFF_MAX_SECONDS = 300.0
 # in line, so the person gets the next question without waiting for the next dispatch tick.
 INLINE_WAIT_SECONDS = 10.0
 INLINE_ROUNDS = 4
+# While the database is away in the middle of a batch, a settle is retried (the message already
+# went out: marking it must not be dropped) for at most this share of the lease.
+SETTLE_PATIENCE_SHARE = 0.8
+SETTLE_RETRY_FIRST_SECONDS = 0.1
 
 
 class SendError(Exception):
@@ -292,22 +297,20 @@ class Courier:
                 message_id = await self.sender.send(row)
             except RecipientBlocked:
                 report.blocked += 1
-                await asyncio.to_thread(self._settle_blocked, row)
+                await self._settle(self._settle_blocked, row)
                 return
             except RetryLater as exc:
                 wait = timedelta(seconds=exc.retry_after)
                 self.paused_until = self.clock.now() + wait
                 rest = rows[index:]
-                await asyncio.to_thread(
-                    self._settle_retry, rest, token, wait, "flood control", False
-                )
+                await self._settle(self._settle_retry, rest, token, wait, "flood control", False)
                 report.retried += 1
                 report.followups_retried += 1 if row.followup_id else 0
                 return
             except TransientError as exc:
                 rest = rows[index:]
                 reason = f"transient: {type(exc.__cause__ or exc).__name__}"
-                failed = await asyncio.to_thread(
+                failed = await self._settle(
                     self._settle_retry, rest, token, backoff(row.attempts + 1), reason, True
                 )
                 if failed:
@@ -320,9 +323,9 @@ class Courier:
             except PermanentError as exc:
                 report.failed += 1
                 report.followups_failed += 1 if row.followup_id else 0
-                await asyncio.to_thread(self._settle_failed, row, token, f"rejected: {exc}")
+                await self._settle(self._settle_failed, row, token, f"rejected: {exc}")
                 continue
-            owned = await asyncio.to_thread(self._settle_sent, row, token, message_id)
+            owned = await self._settle(self._settle_sent, row, token, message_id)
             if not owned:
                 report.lost_claims += 1
                 log.warning("outbox row %s was sent after its claim lapsed", row.id)
@@ -334,6 +337,22 @@ class Courier:
                     report.lag_seconds.append((self.clock.now() - due).total_seconds())
 
     # ------------------------------------------------------------------ settling (in threads)
+
+    async def _settle(self, settle: Callable[..., T], *args: Any) -> T:
+        """Run a settle in a worker thread; if the database is away, keep trying (the message
+        is already out, so dropping its mark would send it again) for most of a lease. Past
+        that, another sender may take the row over, and the error goes up."""
+        deadline = time.monotonic() + self.lease.total_seconds() * SETTLE_PATIENCE_SHARE
+        delay = SETTLE_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await asyncio.to_thread(settle, *args)
+            except DatabaseUnavailable:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database unreachable while settling a send: retrying")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _settle_sent(self, row: OutboxMessage, token: str, message_id: int | None) -> bool:
         with unit_of_work(self.engine) as session:

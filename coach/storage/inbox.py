@@ -23,9 +23,11 @@ def record_update(session: Session, *, update_id: int, at: datetime) -> bool:
         insert(InboxUpdate)
         .values(update_id=update_id, received_at=at)
         .on_conflict_do_nothing(index_elements=["update_id"])
+        # RETURNING, not rowcount: psycopg reports a row count for ON CONFLICT DO NOTHING even
+        # when nothing was inserted.
+        .returning(col(InboxUpdate.update_id))
     )
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def forget_updates_before(session: Session, *, before: datetime) -> int:

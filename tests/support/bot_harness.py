@@ -48,6 +48,7 @@ class BotHarness:
         self.injected = 0
         self.processed = 0
         self.poller: Poller | None = None
+        self.poll_retries = 0
 
     @property
     def runtime(self) -> CoachRuntime:
@@ -90,8 +91,20 @@ class BotHarness:
         if self.application.post_init:
             await self.application.post_init(self.application)
         await self.application.start()
-        self.poller = Poller(self.runtime, allowed_updates=ALLOWED_UPDATES, poll_timeout=1)
+        self.poller = Poller(
+            self.runtime,
+            allowed_updates=ALLOWED_UPDATES,
+            poll_timeout=1,
+            sleep=self._poll_retry_wait,
+        )
         self.poller.start()
+
+    async def _poll_retry_wait(self, seconds: float) -> None:
+        # The poller's backoff while the database or Telegram is away: a short real pause
+        # (the outage is real too), counted so tests can wait for "it tried again".
+        self.poll_retries += 1
+        self.api.notify()
+        await asyncio.sleep(0.05)
 
     async def _wait_on_clock(self, seconds: float) -> None:
         self.clock.advance(timedelta(seconds=seconds))
