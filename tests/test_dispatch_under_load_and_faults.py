@@ -211,3 +211,26 @@ async def test_a_followup_that_keeps_failing_is_marked_failed_with_its_reason(
     assert rendered == 1  # rendered once; only its message was retried
     assert reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
     assert len(bot.api.calls_to("sendMessage")) == MAX_ATTEMPTS
+
+
+async def test_a_lease_shorter_than_the_batch_is_renewed_so_nothing_is_sent_twice(
+    postgres_url: str,
+) -> None:
+    migrate(postgres_url)
+    people = 150
+    seed_due_nudges(postgres_url, people, due=datetime.now(UTC) - timedelta(minutes=1))
+    async with BotApiStandIn(token=TOKEN) as api:
+        # Each send takes 0.1 s: one batch of 150 takes about 2 s, twice the 1 s lease.
+        api.delay_next("sendMessage", 0.1, times=people * 2)
+        workers = [
+            await start_worker(
+                postgres_url, api, lease_seconds=1, batch_size=people, idle_rounds=10
+            )
+            for _ in range(2)
+        ]
+        codes = await asyncio.wait_for(asyncio.gather(*(w.wait() for w in workers)), 120)
+        assert codes == [0, 0]
+        counts = per_chat(api)
+    assert len(counts) == people, "a follow-up was lost"
+    assert set(counts.values()) == {1}, f"{sum(counts.values()) - people} sent twice"
+    assert followup_statuses(postgres_url) == Counter({"sent": people})

@@ -10,7 +10,10 @@
   being sent; only the owner can settle a row.
 - A timed-out send may in fact have been delivered. The coach retries it (losing a reply or a
   check-in is worse than repeating one): at most one duplicate per timed-out message. A crash
-  between a send and its "sent" mark also repeats that one message when the lease runs out.
+  between a send and its "sent" mark also repeats that message when the lease runs out: at most
+  one duplicate per message in flight, that is at most `concurrency` (8) per crash. A database
+  outage between a send and its mark is waited out (see `_settle`), so it repeats nothing unless
+  it outlasts most of a lease.
 """
 
 from __future__ import annotations
@@ -22,21 +25,40 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from coach.clock import Clock
+from coach.pipeline.sending import (
+    MAX_ATTEMPTS,
+    ChatPacer,
+    PermanentError,
+    RecipientBlocked,
+    RetryLater,
+    Sender,
+    TransientError,
+    backoff,
+)
 from coach.storage import followups, outbox
 from coach.storage.database import DatabaseUnavailable, unit_of_work
 from coach.storage.models import FollowUpStatus, OutboxMessage
 
+__all__ = [  # the sending vocabulary is re-exported for the transports
+    "MAX_ATTEMPTS",
+    "ChatPacer",
+    "Courier",
+    "DeliveryReport",
+    "PermanentError",
+    "RecipientBlocked",
+    "RetryLater",
+    "Sender",
+    "TransientError",
+]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 8
-BACKOFF_FIRST_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 300.0
 # On the interactive path a short wait (a 429's retry_after, the first 5xx backoffs) is waited out
 # in line, so the person gets the next question without waiting for the next dispatch tick.
 INLINE_WAIT_SECONDS = 10.0
@@ -45,63 +67,6 @@ INLINE_ROUNDS = 4
 # went out: marking it must not be dropped) for at most this share of the lease.
 SETTLE_PATIENCE_SHARE = 0.8
 SETTLE_RETRY_FIRST_SECONDS = 0.1
-
-
-class SendError(Exception):
-    """A send that did not go through; subclasses say what to do about it."""
-
-
-class RecipientBlocked(SendError):
-    """The person blocked the bot (Telegram 403)."""
-
-
-class RetryLater(SendError):
-    """Flood control (Telegram 429): wait `retry_after` seconds before sending anything."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = retry_after
-
-
-class TransientError(SendError):
-    """5xx, connection error or timeout: try again later, up to a cap."""
-
-
-class PermanentError(SendError):
-    """A request Telegram will never accept (400)."""
-
-
-class Sender(Protocol):
-    async def send(self, message: OutboxMessage) -> int | None:
-        """Deliver one outbox row; return Telegram's message id or raise a SendError."""
-        ...
-
-
-class ChatPacer:
-    """At most about one message per `interval` seconds to any one chat (Telegram's limit)."""
-
-    def __init__(
-        self,
-        interval: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval = interval
-        self.monotonic = monotonic
-        self.sleep = sleep
-        self.last: dict[int, float] = {}
-
-    async def wait_turn(self, chat_id: int) -> None:
-        if self.interval <= 0:
-            return
-        now = self.monotonic()
-        previous = self.last.get(chat_id)
-        if previous is not None and now - previous < self.interval:
-            await self.sleep(self.interval - (now - previous))
-            now = self.monotonic()
-        self.last[chat_id] = now
-        if len(self.last) > 50_000:  # forget chats idle for longer than the interval
-            self.last = {c: t for c, t in self.last.items() if now - t < self.interval}
 
 
 @dataclass
@@ -131,13 +96,6 @@ class DeliveryReport:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.lag_seconds += other.lag_seconds
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait after the n-th failed attempt: 2 s, 4 s, 8 s ... at most 5 minutes."""
-    return timedelta(
-        seconds=min(BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
-    )
 
 
 class Courier:
@@ -302,6 +260,7 @@ class Courier:
             except RetryLater as exc:
                 wait = timedelta(seconds=exc.retry_after)
                 self.paused_until = self.clock.now() + wait
+                log.info("Telegram asked to wait %.0f s (429): sending paused", exc.retry_after)
                 rest = rows[index:]
                 await self._settle(self._settle_retry, rest, token, wait, "flood control", False)
                 report.retried += 1
