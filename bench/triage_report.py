@@ -6,10 +6,12 @@
 Plays every vignette through the real python-telegram-bot Application against the Bot API
 stand-in (tests/vignettes/runner.py, the runner tests/test_triage_vignettes.py uses) and prints
 per-tier accuracy, emergency sensitivity, under- and over-triage counts and the confusion table,
-then every miss with what the person typed and how the bot answered. `--verbose` adds one line per
-vignette and the transcripts of the misses.
+then every miss with what the person typed and how the bot answered. A vignette in which the bot
+gave no advice at all is its own verdict, `none` (column NONE), never counted as SELF. `--verbose`
+adds one line per vignette and the transcripts of the misses.
 
-Exit status: 1 when an EMERGENCY vignette was missed or an URGENT one under-triaged, else 0.
+Exit status: 1 when an EMERGENCY vignette was missed, an URGENT one under-triaged, or any vignette
+got no advice at all; else 0.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def details(report: Report) -> str:
         db = r.db_tier.name if r.db_tier is not None else "-"
         lines.append(
             f"  {r.vignette.id:<12} {r.vignette.persona:<10} expected {r.expected.name:<9} "
-            f"given {r.given.name:<9} db {db:<9} {r.seconds:5.2f}s{flag}"
+            f"given {r.given_name:<9} db {db:<9} {r.seconds:5.2f}s{flag}"
         )
     for r in report.results:
         if r.verdict != "correct":
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.render())
     if args.verbose:
         print(details(report))
-    return 1 if report.missed_emergencies or report.under_triaged_urgent else 0
+    failed = report.missed_emergencies or report.under_triaged_urgent or report.without_advice
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

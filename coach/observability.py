@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -129,17 +130,21 @@ class HealthState:
 def build_http_app(
     metrics: CoachMetrics, health: HealthState, dispatcher: object
 ) -> tornado.web.Application:
+    # Both endpoints ask the database; they do it in a worker thread, so a database that does not
+    # answer never stalls the event loop that carries the conversations.
     class Healthz(tornado.web.RequestHandler):
-        def get(self) -> None:
-            healthy, detail = health.check(getattr(dispatcher, "last_run_at", None))
+        async def get(self) -> None:
+            last_run = getattr(dispatcher, "last_run_at", None)
+            healthy, detail = await asyncio.to_thread(health.check, last_run)
             self.set_status(200 if healthy else 503)
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"status": "ok" if healthy else "unhealthy", **detail}))
 
     class Metrics(tornado.web.RequestHandler):
-        def get(self) -> None:
+        async def get(self) -> None:
+            body = await asyncio.to_thread(generate_latest, metrics.registry)
             self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.finish(generate_latest(metrics.registry))
+            self.finish(body)
 
     return tornado.web.Application([(r"/healthz", Healthz), (r"/metrics", Metrics)])
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from coach.clock import ManualClock
 from coach.coaching.conversation import Coach
-from coach.coaching.replies import Button, Inbound, Reply, UserRef
+from coach.coaching.replies import Choice, Inbound, Reply, Tap, UserRef
 from coach.content import load_content
 from coach.pipeline.courier import Courier
 from coach.pipeline.dispatcher import Dispatcher
@@ -131,10 +131,10 @@ class PrintingSender:
     async def send(self, message: OutboxMessage) -> int:
         self.next_id += 1
         if message.kind == "text":
-            buttons = tuple(
-                tuple(Button(label, data) for label, data in row) for row in message.buttons
+            choices = tuple(
+                tuple(Choice.from_stored(cell) for cell in row) for row in message.buttons
             )
-            self.runner.receive(Reply(message.text, buttons))
+            self.runner.receive(Reply(message.text, choices))
         return self.next_id
 
 
@@ -180,20 +180,20 @@ class JourneyRunner:
         self.received.append(reply)
         self.transcript.add(f"[{self.stamp()}] COACH:")
         self.transcript.add("    " + reply.text.replace("\n", "\n    "))
-        for row in reply.buttons:
-            self.transcript.add("    " + "  ".join(f"[{b.label}]" for b in row))
+        for row in reply.choices:
+            self.transcript.add("    " + "  ".join(f"[{c.label}]" for c in row))
 
     async def _simulated_sleep(self, seconds: float) -> None:
         self.clock.advance(timedelta(seconds=seconds))
 
-    async def _send(self, kind: str, text: str) -> None:
-        self.service.handle(Inbound(kind, self.user, text=text))
+    async def _send(self, inbound: Inbound) -> None:
+        self.service.handle(inbound)
         await self.courier.deliver_chat(self.user.chat_id)
 
     # -- what the person does
     async def command(self, name: str) -> None:
         self.transcript.add(f"[{self.stamp()}] PERSON: /{name}")
-        await self._send("command", name)
+        await self._send(Inbound("command", self.user, text=name))
 
     def person(self) -> Person:
         with unit_of_work(self.engine) as session:
@@ -209,7 +209,8 @@ class JourneyRunner:
         person = self.person()
         label = dict(person.flow_data.get("options", [])).get(value, value)
         self.transcript.add(f"[{self.stamp()}] PERSON taps: {label}")
-        await self._send("button", f"q:{person.flow_token}:{value}")
+        # The tap answers the question now waiting, as a tap on its latest message would.
+        await self._send(Inbound("button", self.user, tap=Tap(person.flow_token, value)))
 
     async def answer_while_asked(self, answers: dict[str, str]) -> None:
         """Tap the scripted answer to each question the coach asks, until it stops asking."""

@@ -229,3 +229,22 @@ async def test_start_up_gives_up_after_the_wait_with_one_line_and_exit_3(
     assert code == 3, output
     assert "Traceback" not in output
     assert output.strip().splitlines()[-1].count("COACH_DATABASE_URL") == 1
+
+
+async def test_healthz_says_unhealthy_while_the_database_is_away_and_recovers_by_itself(
+    bot_on_proxy: BotHarness, proxied: tuple[DatabaseProxy, str, str]
+) -> None:
+    import httpx
+
+    bot, proxy = bot_on_proxy, proxied[0]
+    await bot.advance(timedelta(seconds=1))  # the dispatcher has run
+    url = f"http://127.0.0.1:{bot.runtime.http_port}/healthz"
+    async with httpx.AsyncClient(timeout=20) as client:
+        assert (await client.get(url)).status_code == 200
+        proxy.cut()
+        response = await client.get(url)
+        assert response.status_code == 503
+        assert response.json()["database"].startswith("unreachable")
+        proxy.restore()
+        await bot.advance(timedelta(seconds=1))
+        assert (await client.get(url)).status_code == 200

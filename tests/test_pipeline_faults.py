@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from telegram import Update
 
 from coach.pipeline.courier import MAX_ATTEMPTS
-
 from tests.support.bot_harness import START, USER_ID, BotHarness
 
 LONDON = ZoneInfo("Europe/London")

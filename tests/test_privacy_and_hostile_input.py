@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
+import logging
 import signal
 import sys
 from datetime import timedelta
@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from telegram import Update
 
 from tests.conftest import TOKEN
-from tests.support.bot_harness import USER_ID, BotHarness
+from tests.support.bot_harness import START, USER_ID, BotHarness
 from tests.support.botapi_standin import BotApiStandIn
 from tests.test_operations import _coach_env, _free_port, _wait_healthy
 
@@ -90,25 +90,129 @@ async def test_mydata_sends_everything_held_as_json(bot: BotHarness) -> None:
     assert any(d["rule"] == "no_red_flags" for d in data["decisions"])
 
 
+# Tables that hold nothing about anyone (update ids and times only): erasure leaves them alone.
+HOLDS_NO_PERSONAL_DATA = frozenset({"inbox_update"})
+# What only the person's own Telegram id can point at: their row, and their private chat's id.
+BY_TELEGRAM_ID = ("telegram_user_id", "chat_id")
+ERASED = "everything I held about you is erased"
+
+
+def _person_rows(
+    bot: BotHarness, user_id: int, person_id: int
+) -> dict[str, dict[tuple[object, ...], tuple[object, ...]]]:
+    """Every row of every table that points at the person, by table: primary key -> row.
+
+    A row points at the person through their Telegram id (`telegram_user_id`, or `chat_id`: the
+    id of a private chat is the user's id), through `person_id`, or through a foreign key to a
+    row that does (a check-in through its episode, an answer through its check-in, an outbox
+    message through its follow-up). Tables come parents first, so one pass follows every key.
+    """
+    found: dict[str, dict[tuple[object, ...], tuple[object, ...]]] = {}
+    with bot.coach.engine.connect() as db:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name in HOLDS_NO_PERSONAL_DATA:
+                continue
+            conditions: list[sa.ColumnElement[bool]] = []
+            for column in table.c:
+                if column.name in BY_TELEGRAM_ID:
+                    conditions.append(column == user_id)
+                elif column.name == "person_id":
+                    conditions.append(column == person_id)
+                for key in column.foreign_keys:
+                    parents = [pk[0] for pk in found.get(key.column.table.name, {})]
+                    conditions.append(column.in_(parents) if parents else sa.false())
+            assert conditions, (
+                f"table {table.name} has no column that can point at a person: scan it here, or "
+                "add it to HOLDS_NO_PERSONAL_DATA if it really holds nothing about anyone"
+            )
+            keys = list(table.primary_key.columns)
+            rows = db.execute(sa.select(table).where(sa.or_(*conditions))).mappings().all()
+            found[table.name] = {
+                tuple(row[k.name] for k in keys): tuple(row.values()) for row in rows
+            }
+    return found
+
+
+async def _answer_the_checkin(bot: BotHarness, user_id: int, pain: str) -> None:
+    await bot.tap("None of these", user_id)  # the emergency re-screen
+    await bot.tap(pain, user_id)
+    await bot.tap("Better", user_id)
+    await bot.tap("Ice/heat and walks", user_id)
+
+
 async def test_delete_erases_every_row_about_the_person_and_nothing_else(bot: BotHarness) -> None:
-    await bot.onboard()
-    await bot.symptom_check(CHECK)
-    await bot.onboard(user_id=OTHER_USER)
-    await bot.symptom_check(CHECK, user_id=OTHER_USER)
+    for user_id in (USER_ID, OTHER_USER):
+        await bot.onboard(user_id=user_id)
+        await bot.symptom_check(CHECK, user_id=user_id)
+    # Day 2, 19:00 London: both check-ins arrive on time (inside the catch-up window) and are
+    # answered, so there are check-ins, their answers and the follow-ups' outbox rows to erase.
+    await bot.advance_to(START.replace(hour=19) + timedelta(days=1))
+    for user_id in (USER_ID, OTHER_USER):
+        assert "Time for your check-in (day 2)" in (bot.messages(user_id)[-1].text or "")
+        await _answer_the_checkin(bot, user_id, pain="4")
     mine, theirs = _person_id(bot, USER_ID), _person_id(bot, OTHER_USER)
-    assert all(
-        n > 0
-        for name, n in _rows_about(bot, mine, USER_ID).items()
-        if name in ("person", "episode", "answer", "followup", "decision")
-    )
+    before = _person_rows(bot, USER_ID, mine)
+    theirs_before = _person_rows(bot, OTHER_USER, theirs)
+    scanned = set(before) | HOLDS_NO_PERSONAL_DATA
+    assert scanned == {t.name for t in SQLModel.metadata.sorted_tables}
+    empty = sorted(name for name, rows in before.items() if not rows)
+    assert not empty, f"nothing about the person in {empty} before /delete: the scan proves little"
+    assert not set(before["person"]) & set(theirs_before["person"])
+    with bot.coach.engine.connect() as db:
+        completed = db.execute(
+            sa.text(
+                "select count(*) from checkin c join episode e on e.id = c.episode_id "
+                "where e.person_id = :p and c.completed_at is not null and c.pain = 4"
+            ),
+            {"p": mine},
+        ).scalar_one()
+        followup_messages = db.execute(
+            sa.text(
+                "select count(*) from outbox_message "
+                "where person_id = :p and followup_id is not null and status = 'sent'"
+            ),
+            {"p": mine},
+        ).scalar_one()
+    assert completed == 1 and followup_messages >= 1
+
     replies = await bot.say("/delete")
     assert "can't be undone" in (replies[-1].text or "")
     replies = await bot.tap("Yes, erase everything")
-    assert "everything I held about you is erased" in (replies[-1].text or "")
-    assert set(_rows_about(bot, mine, USER_ID).values()) == {0}
-    assert _rows_about(bot, theirs, OTHER_USER)["answer"] > 0
-    await bot.advance(timedelta(days=2))  # no follow-up of the erased person is sent
-    assert not any("Time for your check-in" in (m.text or "") for m in bot.messages()[-3:])
+    assert ERASED in (replies[-1].text or "")
+    answered = len(bot.messages())
+
+    after = _person_rows(bot, USER_ID, mine)
+    # Sending the confirmation needs the chat id, so its own outbox rows (the tick on the /delete
+    # question, and the confirmation) are the one thing left: new, of no person, and emptied of
+    # what they said once delivered, like every sent message.
+    left = {name: sorted(rows.values()) for name, rows in after.items() if rows}
+    assert set(left) <= {"outbox_message"}, f"left after /delete: {left}"
+    columns = SQLModel.metadata.tables["outbox_message"].c.keys()
+    confirmation = [dict(zip(columns, row, strict=True)) for row in left.get("outbox_message", [])]
+    assert [row["kind"] for row in confirmation] == ["edit", "text"], confirmation
+    for row in confirmation:
+        assert row["id"] not in {pk[0] for pk in before["outbox_message"]}
+        assert row["person_id"] is None and row["followup_id"] is None
+        assert (row["status"], row["text"], row["buttons"], row["document_body"]) == (
+            "sent",
+            "",
+            [],
+            None,
+        )
+    with bot.coach.engine.connect() as db:  # by primary key too: nothing orphaned either
+        for name, rows in before.items():
+            (key,) = SQLModel.metadata.tables[name].primary_key.columns
+            still = db.execute(sa.select(key).where(key.in_([pk[0] for pk in rows]))).all()
+            assert not still, f"{name}: rows {still} survived /delete"
+    # The other person's rows are all there, unchanged.
+    assert _person_rows(bot, OTHER_USER, theirs) == theirs_before
+
+    # Nothing more is ever sent to the erased person; the other person's plan goes on.
+    theirs_sent = len(bot.messages(OTHER_USER))
+    await bot.advance_to(START.replace(hour=19) + timedelta(days=2))
+    assert len(bot.messages()) == answered
+    assert len(bot.messages(OTHER_USER)) > theirs_sent
+    assert _person_rows(bot, USER_ID, mine)["person"] == {}
 
 
 async def test_delete_can_be_cancelled(bot: BotHarness) -> None:
@@ -365,8 +469,10 @@ async def test_a_429_on_a_followup_is_retried_after_retry_after(bot: BotHarness)
     assert "short, easy walk" in (bot.messages()[-1].text or "")
 
 
-# The property: whatever update arrives, the real handlers never raise and a person who wrote
-# in a private chat always gets an answer.
+# The property: whatever update arrives, the real handlers never raise (neither to the
+# application's error handler nor into the service's catch-all, which logs and answers "something
+# went wrong"), a person who wrote in a private chat always gets an answer, every update is
+# recorded in the inbox exactly once, and the same update delivered again is not handled again.
 _texts = st.one_of(
     st.text(max_size=300),
     st.sampled_from(
@@ -394,6 +500,20 @@ _texts = st.one_of(
 )
 
 
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _inbox_ids(bot: BotHarness) -> list[int]:
+    with bot.coach.engine.connect() as db:
+        return [int(i) for i in db.execute(sa.text("select update_id from inbox_update")).scalars()]
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -408,34 +528,58 @@ async def test_random_updates_never_crash_and_always_get_an_answer(
     bot: BotHarness, actions: list[tuple[str, str, str]]
 ) -> None:
     errors: list[BaseException] = []
-    original = bot.application.error_handlers.copy() if bot.application else {}
     assert bot.application is not None
+    original = bot.application.error_handlers.copy()
+    logged = _ErrorRecords()
+    sorry = bot.coach.content.ui("something_went_wrong")
 
     async def remember(update: object, context: object) -> None:
         errors.append(context.error)  # type: ignore[attr-defined]
 
+    async def deliver() -> list[str]:
+        """Let the bot take the update just queued; what it sent in answer."""
+        before = len(bot.messages())
+        bot.injected += 1
+        await bot.settled()
+        return [m.text or "" for m in bot.messages()[before:]]
+
     bot.application.error_handlers.clear()
     bot.application.add_error_handler(remember)
+    logging.getLogger().addHandler(logged)
+    inbox_before = _inbox_ids(bot)
+    sent: list[dict[str, object]] = []
     try:
         for kind, text, data in actions:
-            before = len(bot.messages())
-            if kind == "text":
-                await bot.say(text or ".")
+            if kind == "text" or (kind == "tap" and not bot.messages()):
+                update = bot.api.user_sends_text(USER_ID, text or ".")
             elif kind == "sticker":
-                await bot.send_raw("user_sends_sticker")
+                update = bot.api.user_sends_sticker(USER_ID)
             else:
-                target = bot.messages()[-1] if bot.messages() else None
-                bot.api.user_taps(
+                update = bot.api.user_taps(
                     USER_ID,
-                    target.message_id if target else 1,
+                    bot.messages()[-1].message_id,
                     data.encode()[:64].decode(errors="ignore") or "x",
                     strict=False,
                 )
-                bot.injected += 1
-                await bot.settled()
-            assert len(bot.messages()) > before, f"no answer to {kind} {text!r} {data!r}"
+            sent.append(update)
+            answer = await deliver()
+            assert answer, f"no answer to {kind} {text!r} {data!r}"
+            failed = [t for t in answer if sorry in t]
+            assert not failed, f"handling {kind} {text!r} {data!r} failed inside: {failed}"
+        # The last update delivered again (a webhook retry, a lost polling offset): not handled
+        # twice, so no second answer and no second inbox row.
+        before = len(bot.messages())
+        bot.injected += 1
+        await bot.runtime.process(Update.de_json(sent[-1], bot.application.bot))
+        assert len(bot.messages()) == before, "a re-delivered update was answered again"
     finally:
+        logging.getLogger().removeHandler(logged)
         bot.application.error_handlers.clear()
         bot.application.error_handlers.update(original)
     assert errors == []
-    assert isinstance(Update, type) and os.sep  # keep imports honest for ruff
+    assert [r.getMessage() for r in logged.records] == []
+    inbox_after = _inbox_ids(bot)
+    ids = [int(u["update_id"]) for u in sent]  # type: ignore[call-overload]
+    assert len(set(ids)) == len(ids)
+    assert sorted(set(inbox_after) - set(inbox_before)) == sorted(ids)
+    assert len(inbox_after) == len(set(inbox_after)) == len(inbox_before) + len(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -73,22 +74,94 @@ def test_migrate_twice_is_harmless(database_url: str, engine: sa.Engine) -> None
     assert version == head and head is not None and int(head) >= 2
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+# (the local day a follow-up is for, an instant on a Berlin wall clock, the same instant in UTC)
+BERLIN_INSTANTS = (
+    # A March evening in winter time: CET, UTC+1.
+    (
+        date(2026, 3, 23),
+        datetime(2026, 3, 23, 20, 0, tzinfo=BERLIN),
+        datetime(2026, 3, 23, 19, 0, tzinfo=UTC),
+    ),
+    # The evenings either side of the spring change (29 March 2026, 02:00 CET -> 03:00 CEST):
+    # the same wall clock, 23 hours apart.
+    (
+        date(2026, 3, 28),
+        datetime(2026, 3, 28, 20, 0, tzinfo=BERLIN),
+        datetime(2026, 3, 28, 19, 0, tzinfo=UTC),
+    ),
+    (
+        date(2026, 3, 29),
+        datetime(2026, 3, 29, 20, 0, tzinfo=BERLIN),
+        datetime(2026, 3, 29, 18, 0, tzinfo=UTC),
+    ),
+    # The autumn change (25 October 2026, 03:00 CEST -> 02:00 CET): 02:30 happens twice, `fold`
+    # tells the two apart; they must stay two instants an hour apart.
+    (
+        date(2026, 10, 24),
+        datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=BERLIN),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+    ),
+    (
+        date(2026, 10, 25),
+        datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=BERLIN),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    ),
+)
+
+
 def test_instants_come_back_timezone_aware_in_utc(engine: sa.Engine) -> None:
+    """Instants written on a Berlin wall clock come back as the same instants, in UTC.
+
+    PostgreSQL hands timestamps back in the session's zone, so the reads run with the session set
+    to Berlin: the column type, not the server's UTC default, has to put them back in UTC.
+    (Compared in UTC throughout: Python never finds an instant in a repeated hour equal to one in
+    another zone, and compares two datetimes of the same zone by wall clock, ignoring `fold`.)
+    """
+    for _, instant, utc in BERLIN_INSTANTS:  # the test's own data: Berlin wall clocks, not UTC
+        assert instant.utcoffset() != timedelta(0) and instant.astimezone(UTC) == utc
     person, episode = _person_with_episode(engine)
-    berlin_evening = datetime(2026, 3, 23, 20, 0, tzinfo=UTC) + timedelta(hours=0)
     with unit_of_work(engine) as session:
-        repo.upsert_followup(
-            session,
-            person=person,
-            episode=episode,
-            kind=FollowUpKind.CHECKIN,
-            local_date=date(2026, 3, 24),
-            due_at=berlin_evening,
-        )
+        for local_date, instant, _ in BERLIN_INSTANTS:
+            repo.upsert_followup(
+                session,
+                person=person,
+                episode=episode,
+                kind=FollowUpKind.CHECKIN,
+                local_date=local_date,
+                due_at=instant,
+            )
+    postgres = engine.dialect.name == "postgresql"
     with unit_of_work(engine) as session:
-        row = session.exec(sa.select(FollowUp)).scalar_one()  # type: ignore[call-overload]
-        assert row.due_at == berlin_evening
-        assert row.due_at.tzinfo is not None and row.due_at.utcoffset() == timedelta(0)
+        if postgres:
+            session.execute(sa.text("SET LOCAL TIME ZONE 'Europe/Berlin'"))
+        statement = sa.select(FollowUp).order_by(FollowUp.local_date)
+        rows = session.exec(statement).scalars().all()  # type: ignore[call-overload]
+        assert [row.local_date for row in rows] == [entry[0] for entry in BERLIN_INSTANTS]
+        for row, (_, instant, utc) in zip(rows, BERLIN_INSTANTS, strict=True):
+            assert row.due_at.tzinfo is not None and row.due_at.utcoffset() == timedelta(0)
+            assert row.due_at == utc, f"{instant.isoformat()} came back as {row.due_at}"
+        # What the database holds orders and compares as instants: the autumn 02:30 CET comes an
+        # hour after 02:30 CEST, and a Berlin-zoned bound selects by instant.
+        by_due = session.execute(sa.text("select local_date from followup order by due_at"))
+        assert [_as_date(d) for d in by_due.scalars()] == [e[0] for e in BERLIN_INSTANTS]
+        after = datetime(2026, 3, 29, 19, 30, tzinfo=BERLIN)  # 17:30 UTC, before 20:00 CEST
+        statement = sa.select(FollowUp.local_date).where(FollowUp.due_at > after)
+        later = session.exec(statement).scalars().all()  # type: ignore[call-overload]
+        assert sorted(later) == [e[0] for e in BERLIN_INSTANTS[2:]]
+        # Stored as instants: SQLite keeps the UTC wall clock as text; PostgreSQL a timestamptz,
+        # which the driver hands back in the session's zone (Berlin here, so the reads above
+        # really had to convert).
+        raw = session.execute(sa.text("select due_at from followup order by due_at")).scalars()
+        for value, (_, instant, utc) in zip(raw.all(), BERLIN_INSTANTS, strict=True):
+            if postgres:
+                assert value.utcoffset() == instant.utcoffset() and value.astimezone(UTC) == utc
+            else:
+                assert datetime.fromisoformat(str(value)) == utc.replace(tzinfo=None)
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def test_naive_datetimes_are_refused(engine: sa.Engine) -> None:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from coach.clock import Clock
 from coach.coaching.conversation import Coach, PreparedFollowUp
-from coach.coaching.replies import Button, Inbound, Outcome, Reply
+from coach.coaching.replies import Choice, Inbound, Outcome, Reply
 from coach.storage import followups, inbox, outbox
 from coach.storage import repository as repo
 from coach.storage.database import DatabaseUnavailable, lock_person, unit_of_work
@@ -47,8 +47,8 @@ def merge_replies(replies: list[Reply], limit: int = 4096) -> list[Reply]:
     """Join a text-only reply with the next one: fewer messages, one notification."""
     merged: list[Reply] = []
     for reply in replies:
-        if merged and not merged[-1].buttons and len(merged[-1].text) + len(reply.text) < limit:
-            merged[-1] = Reply(f"{merged[-1].text}\n\n{reply.text}", reply.buttons)
+        if merged and not merged[-1].choices and len(merged[-1].text) + len(reply.text) < limit:
+            merged[-1] = Reply(f"{merged[-1].text}\n\n{reply.text}", reply.choices)
         else:
             merged.append(reply)
     return merged
@@ -58,7 +58,7 @@ def _outgoing(replies: list[Reply]) -> list[outbox.Outgoing]:
     return [
         outbox.Outgoing(
             text=reply.text,
-            buttons=[[(b.label, b.data) for b in row] for row in reply.buttons],
+            buttons=[[choice.stored() for choice in row] for row in reply.choices],
         )
         for reply in merge_replies(replies)
     ]
@@ -99,8 +99,8 @@ class CoachService:
             reply = Reply(
                 self.coach.content.ui("something_went_wrong"),
                 (
-                    (Button(self.coach.content.ui("btn_checkin"), "a:checkin"),),
-                    (Button(self.coach.content.ui("btn_help"), "a:help"),),
+                    (Choice(self.coach.content.ui("btn_checkin"), action="checkin"),),
+                    (Choice(self.coach.content.ui("btn_help"), action="help"),),
                 ),
             )
             self._queue(session, chat_id, person, _outgoing([reply]))
@@ -112,24 +112,8 @@ class CoachService:
         return inbox.record_update(session, update_id=inbound.update_id, at=self.clock.now())
 
     def _route(self, session: Session, inbound: Inbound) -> Outcome:
-        """The one place that maps an input to the coach's handling of it."""
-        coach, user = self.coach, inbound.user
-        if inbound.kind == "group":
-            return Outcome([Reply(coach.content.ui("group_chat"))])
-        if inbound.kind in ("blocked", "unblocked"):
-            coach.on_blocked_change(session, user.user_id, blocked=inbound.kind == "blocked")
-            return Outcome()
-        if inbound.kind == "flooded":
-            return Outcome([Reply(coach.content.ui("slow_down"))] if inbound.warn else [])
-        # Any message from a person marked blocked means they are back.
-        coach.on_blocked_change(session, user.user_id, blocked=False)
-        if inbound.kind == "command":
-            return coach.on_command(session, user, inbound.text)
-        if inbound.kind == "button":
-            return coach.on_button(session, user, inbound.text)
-        if inbound.kind == "text":
-            return coach.on_text(session, user, inbound.text)
-        return coach.on_unsupported(session, user)
+        """The coach's router decides (coach/coaching/router.py)."""
+        return self.coach.route(session, inbound)
 
     def _queue_outcome(self, session: Session, inbound: Inbound, outcome: Outcome) -> None:
         messages: list[outbox.Outgoing] = []

@@ -33,6 +33,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Foreign keys get predictable names on every backend, so migrations can address them; every one
+# cascades on delete, so erasing a person (or an old episode) is one DELETE of the parent row.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",  # SQLAlchemy's default, kept
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+}
+
+
 def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
 
@@ -100,7 +108,7 @@ class Person(SQLModel, table=True):
 
 class Episode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
     started_at: datetime | None = utc_column(nullable=False)
     onset_date: date | None = None
     location: str | None = None
@@ -116,9 +124,11 @@ class Episode(SQLModel, table=True):
 
 class Answer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True)
-    episode_id: int | None = Field(default=None, foreign_key="episode.id", index=True)
-    checkin_id: int | None = Field(default=None, foreign_key="checkin.id")
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    episode_id: int | None = Field(
+        default=None, foreign_key="episode.id", ondelete="CASCADE", index=True
+    )
+    checkin_id: int | None = Field(default=None, foreign_key="checkin.id", ondelete="CASCADE")
     question: str
     value: str
     answered_at: datetime | None = utc_column(nullable=False)
@@ -127,7 +137,7 @@ class Answer(SQLModel, table=True):
 class CheckIn(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("followup_id", name="uq_checkin_followup_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    episode_id: int = Field(foreign_key="episode.id", index=True)
+    episode_id: int = Field(foreign_key="episode.id", ondelete="CASCADE", index=True)
     # The scheduled follow-up that opened it: a check-in is created once per follow-up.
     followup_id: int | None = None
     day: int
@@ -150,8 +160,8 @@ class FollowUp(SQLModel, table=True):
         sa.Index("ix_followup_status_due", "status", "due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True)
-    episode_id: int | None = Field(default=None, foreign_key="episode.id")
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    episode_id: int | None = Field(default=None, foreign_key="episode.id", ondelete="CASCADE")
     kind: str
     local_date: date
     due_at: datetime | None = utc_column(nullable=False)
@@ -168,8 +178,10 @@ class Decision(SQLModel, table=True):
     """Append-only record of every triage, escalation and recovery decision."""
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(foreign_key="person.id", index=True)
-    episode_id: int | None = Field(default=None, foreign_key="episode.id", index=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    episode_id: int | None = Field(
+        default=None, foreign_key="episode.id", ondelete="CASCADE", index=True
+    )
     decided_at: datetime | None = utc_column(nullable=False)
     kind: str  # "triage", "escalation", "recovery", "seen_clinician"
     tier: int
@@ -205,7 +217,9 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    person_id: int | None = Field(
+        default=None, foreign_key="person.id", ondelete="CASCADE", index=True
+    )
     chat_id: int = Field(sa_type=sa.BigInteger(), index=True)
     kind: str = "text"  # "text", "document" or "edit" (mark an answered question)
     text: str = ""
@@ -213,7 +227,9 @@ class OutboxMessage(SQLModel, table=True):
     document_name: str | None = None
     document_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary())
     edit_message_id: int | None = Field(default=None, sa_type=sa.BigInteger())
-    followup_id: int | None = Field(default=None, foreign_key="followup.id", index=True)
+    followup_id: int | None = Field(
+        default=None, foreign_key="followup.id", ondelete="CASCADE", index=True
+    )
     status: str = OutboxStatus.PENDING
     attempts: int = 0  # failed tries; a wait Telegram asked for (429) is not one
     next_attempt_at: datetime | None = utc_column(nullable=False)

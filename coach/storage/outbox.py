@@ -25,10 +25,14 @@ _CHAT_LOCK_BIT = 1 << 62
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to write: text with button rows [[label, data], ...], a document or an edit."""
+    """One message to write: text with rows of stored choices, a document or an edit.
+
+    A stored choice is [label, "q", token, value] (an answer) or [label, "a", action]: the
+    coach's choices, not a transport's encoding of them.
+    """
 
     text: str
-    buttons: Sequence[Sequence[tuple[str, str]]] = ()
+    buttons: Sequence[Sequence[Sequence[str]]] = ()
     document: tuple[str, bytes] | None = None
     edit_message_id: int | None = None
 
@@ -57,7 +61,7 @@ def enqueue(
             chat_id=chat_id,
             kind=kind,
             text=message.text,
-            buttons=[[[label, data] for label, data in row] for row in message.buttons],
+            buttons=[[list(cell) for cell in row] for row in message.buttons],
             document_name=message.document[0] if message.document else None,
             document_body=message.document[1] if message.document else None,
             edit_message_id=message.edit_message_id,

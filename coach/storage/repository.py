@@ -33,6 +33,66 @@ def person_by_telegram_id(session: Session, telegram_user_id: int) -> Person | N
     return session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)).first()
 
 
+def person_by_id(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def create_person(
+    session: Session, *, telegram_user_id: int, chat_id: int, language: str, at: datetime
+) -> Person:
+    person = Person(
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        language=language,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def start_episode(session: Session, *, person: Person, at: datetime) -> Episode:
+    """A new episode, in its symptom check."""
+    episode = Episode(
+        person_id=person.id,  # type: ignore[arg-type]
+        started_at=at,
+        status=EpisodeStatus.ASSESSING,
+    )
+    session.add(episode)
+    session.flush()
+    return episode
+
+
+def episode_by_id(session: Session, episode_id: int | None) -> Episode | None:
+    return session.get(Episode, episode_id) if episode_id is not None else None
+
+
+def checkin_by_id(session: Session, checkin_id: int | None) -> CheckIn | None:
+    return session.get(CheckIn, checkin_id) if checkin_id is not None else None
+
+
+def start_checkin(
+    session: Session,
+    *,
+    episode: Episode,
+    day: int,
+    local_date: date,
+    at: datetime,
+    followup_id: int | None,
+) -> CheckIn:
+    checkin = CheckIn(
+        episode_id=episode.id,  # type: ignore[arg-type]
+        day=day,
+        local_date=local_date,
+        started_at=at,
+        followup_id=followup_id,
+    )
+    session.add(checkin)
+    session.flush()
+    return checkin
+
+
 def open_episode(session: Session, person: Person) -> Episode | None:
     return session.exec(
         select(Episode)
@@ -230,15 +290,16 @@ def cancel_reminder(session: Session, *, episode: Episode, local_date: date) -> 
     )
 
 
-PERSONAL_TABLES = (Decision, Answer, CheckIn, FollowUp, Episode)
-
-
 def _rows(session: Session, model: type, person: Person) -> list[dict[str, object]]:
     if model is CheckIn:
         statement = select(CheckIn).join(Episode).where(Episode.person_id == person.id)
     else:
         statement = select(model).where(model.person_id == person.id)  # type: ignore[attr-defined]
-    return [row.model_dump(mode="json") for row in session.exec(statement).all()]
+    # An export file waiting in the outbox is not exported inside the export.
+    return [
+        row.model_dump(mode="json", exclude={"document_body"})
+        for row in session.exec(statement).all()
+    ]
 
 
 def export_person(session: Session, person: Person) -> dict[str, object]:
@@ -250,39 +311,23 @@ def export_person(session: Session, person: Person) -> dict[str, object]:
         "checkins": _rows(session, CheckIn, person),
         "follow_ups": _rows(session, FollowUp, person),
         "decisions": _rows(session, Decision, person),
+        # Messages owed to the person (delivered ones keep no text).
+        "messages": _rows(session, OutboxMessage, person),
     }
 
 
 def erase_person(session: Session, person: Person) -> None:
-    """Delete every row about the person (children first, for the foreign keys)."""
-    episode_ids = select(Episode.id).where(Episode.person_id == person.id)
-    session.execute(sa.delete(OutboxMessage).where(col(OutboxMessage.person_id) == person.id))
-    session.execute(sa.delete(Decision).where(col(Decision.person_id) == person.id))
-    session.execute(sa.delete(Answer).where(col(Answer.person_id) == person.id))
-    session.execute(sa.delete(CheckIn).where(col(CheckIn.episode_id).in_(episode_ids)))
-    session.execute(sa.delete(FollowUp).where(col(FollowUp.person_id) == person.id))
-    session.execute(sa.delete(Episode).where(col(Episode.person_id) == person.id))
-    session.delete(person)
+    """Delete the person; every row about them goes with it (foreign keys cascade on delete)."""
+    session.execute(sa.delete(Person).where(col(Person.id) == person.id))
+    session.expunge(person)
 
 
 def purge_closed_episodes(session: Session, *, before: datetime) -> int:
-    """Erase episodes closed before `before`, with their answers, check-ins and follow-ups."""
-    old = list(
-        session.exec(
-            select(Episode.id).where(
-                col(Episode.closed_at).is_not(None), col(Episode.closed_at) < before
-            )
-        ).all()
+    """Erase episodes closed before `before`; their answers, check-ins, decisions, follow-ups and
+    outbox rows go with them (foreign keys cascade on delete)."""
+    result = session.execute(
+        sa.delete(Episode).where(
+            col(Episode.closed_at).is_not(None), col(Episode.closed_at) < before
+        )
     )
-    if not old:
-        return 0
-    session.execute(sa.delete(Decision).where(col(Decision.episode_id).in_(old)))
-    session.execute(sa.delete(Answer).where(col(Answer.episode_id).in_(old)))
-    session.execute(sa.delete(CheckIn).where(col(CheckIn.episode_id).in_(old)))
-    old_followups = select(FollowUp.id).where(col(FollowUp.episode_id).in_(old))
-    session.execute(
-        sa.delete(OutboxMessage).where(col(OutboxMessage.followup_id).in_(old_followups))
-    )
-    session.execute(sa.delete(FollowUp).where(col(FollowUp.episode_id).in_(old)))
-    session.execute(sa.delete(Episode).where(col(Episode.id).in_(old)))
-    return len(old)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from coach.coaching.replies import Inbound, UserRef
+from coach.telegram_adapter import callback_data
 
 MAX_TEXT_READ = 4096
 
@@ -46,7 +47,7 @@ def to_inbound(update: Update) -> Inbound | ForeignTap | None:
             "button",
             ref,
             update.update_id,
-            text=query.data or "",
+            tap=callback_data.decode(query.data or ""),
             message_id=message.message_id,
             message_text=text,
         )

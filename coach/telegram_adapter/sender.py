@@ -1,4 +1,4 @@
-"""Outbox rows out to Telegram: keyboards built from the stored buttons, errors mapped to what
+"""Outbox rows out to Telegram: keyboards built from the stored choices, errors mapped to what
 the courier does next."""
 
 from __future__ import annotations
@@ -8,19 +8,28 @@ import warnings
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from coach.coaching.replies import Choice
 from coach.pipeline.courier import PermanentError, RecipientBlocked, RetryLater, TransientError
 from coach.storage.models import OutboxMessage
+from coach.telegram_adapter import callback_data
 
 NOT_MODIFIED = "message is not modified"
 
 
 def keyboard(rows: list[list[list[str]]]) -> InlineKeyboardMarkup | None:
-    """Button rows [[label, data], ...] as an inline keyboard (callback data ≤ 64 bytes)."""
+    """Rows of stored choices (see `Choice.stored`) as an inline keyboard."""
     if not rows:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+        [[InlineKeyboardButton(cell[0], callback_data=_data(cell)) for cell in row] for row in rows]
     )
+
+
+def _data(cell: list[str]) -> str:
+    if len(cell) == 2:
+        # [label, callback data]: a row written before choices were stored, still deliverable.
+        return cell[1]
+    return callback_data.encode(Choice.from_stored(cell))
 
 
 class TelegramSender:

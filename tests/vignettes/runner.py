@@ -7,6 +7,8 @@ stand-in, a manual clock, a fresh SQLite file per vignette) and reads back what 
 
 Scoring follows CLINICAL.md: the most urgent advice the bot actually gave counts. The tier is read
 from the advice texts the person received, and cross-checked against the `episode.tier` column.
+A vignette in which the bot gave no advice at all (it stalled, or the script ended before any
+advice) is scored `none`, never SELF: a silent coach must not pass for a correct self-care answer.
 
 Script steps (a list; each step is a mapping with one of these keys):
 
@@ -114,12 +116,14 @@ class Vignette:
     script: tuple[Mapping[str, Any], ...]
 
 
+NO_ADVICE = "NONE"  # how a vignette without any advice shows in the report
+
+
 @dataclass
 class VignetteResult:
     vignette: Vignette
-    given: Tier
+    given: Tier | None  # the most urgent advice the person received; None: no advice at all
     db_tier: Tier | None
-    advice_seen: bool
     stalled: str | None = None
     notes: list[str] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
@@ -130,21 +134,37 @@ class VignetteResult:
         return self.vignette.expected
 
     @property
+    def advice_seen(self) -> bool:
+        return self.given is not None
+
+    @property
+    def given_name(self) -> str:
+        return self.given.name if self.given is not None else NO_ADVICE
+
+    @property
     def verdict(self) -> str:
+        """`none` (no advice given at all), `under`, `over` or `correct`."""
+        if self.given is None:
+            return "none"
         if self.given < self.expected:
             return "under"
         if self.given > self.expected:
             return "over"
         return "correct"
 
+    def reached(self, tier: Tier) -> bool:
+        """The person was given advice at least as urgent as `tier`."""
+        return self.given is not None and self.given >= tier
+
     @property
     def db_agrees(self) -> bool:
-        return self.db_tier == self.given
+        """The stored `episode.tier` is the tier of the advice texts (no episode never agrees)."""
+        return self.db_tier is not None and self.db_tier == self.given
 
     @property
     def halted_by_bot(self) -> bool:
         """A stalled script is expected once the bot stopped coaching (EMERGENCY or URGENT)."""
-        return self.stalled is not None and self.given >= Tier.URGENT
+        return self.stalled is not None and self.reached(Tier.URGENT)
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -526,12 +546,10 @@ class VignetteRunner:
             await bot.stop()
             db_file.unlink(missing_ok=True)
         texts = [m.rendered_text or m.text or "" for m in player.sent()]
-        seen = tier_of_texts(texts)
         return VignetteResult(
             vignette=vignette,
-            given=seen if seen is not None else Tier.SELF,
+            given=tier_of_texts(texts),
             db_tier=db_tier,
-            advice_seen=seen is not None,
             stalled=stalled,
             notes=player.notes,
             transcript=player.transcript,
@@ -617,6 +635,9 @@ async def run_vignettes(
 
 
 TIERS = (Tier.EMERGENCY, Tier.URGENT, Tier.SOON, Tier.SELF)
+# Columns of the confusion table: the tiers, then "no advice given" (None).
+GIVEN_COLUMNS: tuple[Tier | None, ...] = (*TIERS, None)
+VERDICTS = ("correct", "under", "over", "none")
 
 
 @dataclass(frozen=True, repr=False)
@@ -635,8 +656,9 @@ class Report:
     def expected_counts(self) -> Counter[Tier]:
         return Counter(r.expected for r in self.results)
 
-    def confusion(self) -> dict[Tier, Counter[Tier]]:
-        table: dict[Tier, Counter[Tier]] = {tier: Counter() for tier in TIERS}
+    def confusion(self) -> dict[Tier, Counter[Tier | None]]:
+        """Rows: expected tier; columns: the most urgent advice given, None for no advice."""
+        table: dict[Tier, Counter[Tier | None]] = {tier: Counter() for tier in TIERS}
         for r in self.results:
             table[r.expected][r.given] += 1
         return table
@@ -646,9 +668,9 @@ class Report:
         return sum(r.given == tier for r in rows), len(rows)
 
     def sensitivity(self, tier: Tier) -> tuple[int, int]:
-        """Vignettes of `tier` that got advice at least that urgent."""
+        """Vignettes of `tier` that got advice at least that urgent (no advice never counts)."""
         rows = [r for r in self.results if r.expected == tier]
-        return sum(r.given >= tier for r in rows), len(rows)
+        return sum(r.reached(tier) for r in rows), len(rows)
 
     def of_verdict(self, verdict: str) -> list[VignetteResult]:
         return [r for r in self.results if r.verdict == verdict]
@@ -656,12 +678,19 @@ class Report:
     @property
     def missed_emergencies(self) -> list[VignetteResult]:
         return [
-            r for r in self.results if r.expected == Tier.EMERGENCY and r.given < Tier.EMERGENCY
+            r
+            for r in self.results
+            if r.expected == Tier.EMERGENCY and not r.reached(Tier.EMERGENCY)
         ]
 
     @property
     def under_triaged_urgent(self) -> list[VignetteResult]:
-        return [r for r in self.results if r.expected == Tier.URGENT and r.given < Tier.URGENT]
+        return [r for r in self.results if r.expected == Tier.URGENT and not r.reached(Tier.URGENT)]
+
+    @property
+    def without_advice(self) -> list[VignetteResult]:
+        """Vignettes in which the bot never gave any advice (verdict `none`)."""
+        return self.of_verdict("none")
 
     @property
     def unrecognised_red_flag_texts(self) -> list[VignetteResult]:
@@ -669,7 +698,7 @@ class Report:
         return [
             r
             for r in self.results
-            if r.verdict != "under"
+            if r.verdict in ("correct", "over")
             and r.expected >= Tier.URGENT
             and any(RED_FLAG_MISSED in note for note in r.notes)
         ]
@@ -700,17 +729,23 @@ class Report:
         lines.append(
             f"  overall: {correct}/{self.total} correct, "
             f"{len(self.of_verdict('under'))} under-triaged, "
-            f"{len(self.of_verdict('over'))} over-triaged"
+            f"{len(self.of_verdict('over'))} over-triaged, "
+            f"{len(self.of_verdict('none'))} without any advice"
         )
-        lines.append("  confusion (rows: expected, columns: most urgent advice given):")
-        header = "    " + f"{'':<10}" + "".join(f"{t.name:>10}" for t in TIERS) + f"{'total':>8}"
+        lines.append(
+            "  confusion (rows: expected, columns: most urgent advice given, "
+            f"{NO_ADVICE} = no advice at all):"
+        )
+        names = [t.name if t is not None else NO_ADVICE for t in GIVEN_COLUMNS]
+        header = "    " + f"{'':<10}" + "".join(f"{n:>10}" for n in names) + f"{'total':>8}"
         lines.append(header)
         table = self.confusion()
         for tier in TIERS:
             row = table[tier]
-            cells = "".join(f"{row.get(given, 0):>10}" for given in TIERS)
+            cells = "".join(f"{row.get(given, 0):>10}" for given in GIVEN_COLUMNS)
             lines.append(f"    {tier.name:<10}{cells}{sum(row.values()):>8}")
         for title, rows in (
+            ("NO ADVICE GIVEN AT ALL", self.of_verdict("none")),
             ("UNDER-TRIAGED", self.of_verdict("under")),
             ("OVER-TRIAGED", self.of_verdict("over")),
         ):
@@ -729,7 +764,7 @@ class Report:
             lines.append("  DB CROSS-CHECK MISMATCHES (episode.tier vs advice texts):")
             for r in self.db_mismatches:
                 db = r.db_tier.name if r.db_tier is not None else "no episode"
-                lines.append(f"    {r.vignette.id}: texts {r.given.name}, episode.tier {db}")
+                lines.append(f"    {r.vignette.id}: texts {r.given_name}, episode.tier {db}")
         if self.script_problems:
             lines.append("  SCRIPTS THAT COULD NOT BE PLAYED TO THE END:")
             for r in self.script_problems:
@@ -740,7 +775,7 @@ class Report:
 def _describe(r: VignetteResult) -> list[str]:
     lines = [
         f"    {r.vignette.id} [{r.vignette.persona}] expected {r.expected.name}, "
-        f"given {r.given.name}{'' if r.advice_seen else ' (no advice text)'}: {r.vignette.summary}"
+        f"given {r.given_name}: {r.vignette.summary}"
     ]
     lines.extend(f"      - {note}" for note in r.notes)
     if r.stalled and not r.halted_by_bot:
@@ -761,7 +796,10 @@ async def run_report(
 
 
 __all__ = [
+    "GIVEN_COLUMNS",
+    "NO_ADVICE",
     "TIERS",
+    "VERDICTS",
     "Report",
     "Vignette",
     "VignetteError",

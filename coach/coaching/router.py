@@ -1,0 +1,238 @@
+"""The one place where an input meets a journey.
+
+Read top to bottom: chat-level events (a group chat, blocked or back, flooded), then commands,
+taps and typed text. A tap is either an answer, routed by the flow stored on the person's row to
+the journey that asked, or an action, routed by its name. Journeys never route: they answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from coach.clinical import triage
+from coach.coaching.journeys import (
+    checkin,
+    control,
+    data_rights,
+    free_text,
+    onboarding,
+    symptom_check,
+)
+from coach.coaching.journeys.common import (
+    Coaching,
+    Turn,
+    ask_again,
+    clear_flow,
+    options_of,
+    with_resume,
+)
+from coach.coaching.journeys.escalation import seen_clinician
+from coach.coaching.replies import Inbound, Outcome, Reply, Tap, UserRef
+from coach.storage import repository as repo
+from coach.storage.models import Person
+
+Journey = Callable[[Turn], Outcome]
+
+# Commands that need consent first (/start, /help and /emergency work for anyone).
+COMMANDS: dict[str, Journey] = {
+    "mydata": data_rights.export,
+    "delete": data_rights.ask_delete,
+    "checkin": checkin.checkin_now,
+    "today": control.today,
+    "progress": control.progress_report,
+    "settings": control.settings_view,
+    "pause": control.pause,
+    "resume": control.resume,
+    "stop": control.stop,
+}
+
+# Buttons that are not answers; each needs a finished onboarding ("seen" is checked before it).
+ACTIONS: dict[str, Journey] = {
+    "start_check": symptom_check.start_check,
+    "new_episode": symptom_check.new_episode,
+    "change_zone": onboarding.change_timezone,
+    "change_time": onboarding.change_checkin_time,
+    "checkin": checkin.checkin_now,
+    "today": control.today,
+    "progress": control.progress_report,
+    "help": control.help_menu,
+}
+
+
+def route(coaching: Coaching, session: Session, inbound: Inbound) -> Outcome:
+    """What the coach does with one input, in the unit of work that handles it."""
+    content, user = coaching.content, inbound.user
+    if inbound.kind == "group":
+        return Outcome([Reply(content.ui("group_chat"))])  # and nothing is kept
+    if inbound.kind in ("blocked", "unblocked"):
+        on_blocked_change(coaching, session, user.user_id, blocked=inbound.kind == "blocked")
+        return Outcome()
+    if inbound.kind == "flooded":
+        return Outcome([Reply(content.ui("slow_down"))] if inbound.warn else [])
+    # Any message from a person marked blocked means they are back.
+    on_blocked_change(coaching, session, user.user_id, blocked=False)
+    person = repo.person_by_telegram_id(session, user.user_id)
+    if inbound.kind == "command":
+        return _command(coaching, session, user, person, inbound.text.lower())
+    if inbound.kind == "button":
+        return _tap(coaching, session, user, person, inbound.tap or Tap())
+    if inbound.kind == "text":
+        return _text(coaching, session, user, person, inbound.text)
+    return _unsupported(coaching, session, person)
+
+
+def on_blocked_change(coaching: Coaching, session: Session, user_id: int, *, blocked: bool) -> None:
+    person = repo.person_by_telegram_id(session, user_id)
+    if person is None or person.blocked == blocked:
+        return
+    control.set_blocked(coaching.turn(session, person), blocked=blocked)
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _command(
+    coaching: Coaching, session: Session, user: UserRef, person: Person | None, command: str
+) -> Outcome:
+    if command == "start":
+        return _start(coaching, session, user, person)
+    if command == "help":
+        return _for_anyone(coaching, session, person, control.help_reply(coaching, person))
+    if command == "emergency":
+        return _for_anyone(coaching, session, person, control.emergency_info(coaching, person))
+    if person is None or person.consent_at is None:
+        return Outcome([Reply(coaching.content.ui("consent_required"))])
+    journey = COMMANDS.get(command)
+    if journey is None:
+        unknown = Reply(coaching.content.ui("unknown_command"))
+        return Outcome([unknown, control.help_reply(coaching, person)])
+    return journey(coaching.turn(session, person))
+
+
+def _for_anyone(
+    coaching: Coaching, session: Session, person: Person | None, reply: Reply
+) -> Outcome:
+    """/help and /emergency work before consent too; mid-question, the question follows."""
+    if person is None:
+        return Outcome([reply])
+    return with_resume(coaching.turn(session, person), [reply])
+
+
+def _start(coaching: Coaching, session: Session, user: UserRef, person: Person | None) -> Outcome:
+    if person is None:
+        person = onboarding.register(coaching, session, user)
+    return onboarding.start(coaching.turn(session, person))
+
+
+# ---------------------------------------------------------------------- taps
+
+
+def _tap(
+    coaching: Coaching, session: Session, user: UserRef, person: Person | None, tap: Tap
+) -> Outcome:
+    if person is None:
+        return _start(coaching, session, user, None)
+    turn = coaching.turn(session, person)
+    if tap.value is not None:
+        # Only the question now waiting can be answered, and only once.
+        if tap.token != person.flow_token or person.flow is None:
+            return _stale(turn)
+        return _answer(turn, tap.value)
+    if tap.action is not None:
+        return _action(turn, tap.action)
+    return _stale(turn)
+
+
+def _answer(turn: Turn, value: str) -> Outcome:
+    """A tapped answer: applied, and its label shown on the question it answered."""
+    labels = dict(options_of(turn.person))
+    if value not in labels:
+        return _stale(turn)
+    outcome = _apply_answer(turn, value)
+    outcome.chosen = labels[value]
+    return outcome
+
+
+def _apply_answer(turn: Turn, value: str) -> Outcome:
+    """Hand an answer (tapped or typed) to the journey whose question is waiting."""
+    person = turn.person
+    flow = person.flow or ""
+    qid = str(person.flow_data.get("qid", ""))
+    if flow == "onboard:consent":
+        return onboarding.answer_consent(turn, value)
+    if flow in ("onboard:timezone", "settings:timezone"):
+        return onboarding.set_timezone(turn, value)
+    if flow in ("onboard:checkin_time", "settings:checkin_time"):
+        return onboarding.set_checkin_time(turn, value)
+    if flow.startswith("check:"):
+        return symptom_check.answer(turn, qid, value)
+    if flow.startswith("checkin:"):
+        return checkin.answer(turn, qid, value)
+    if flow == "continue":
+        return checkin.answer_continue(turn, value)
+    if flow.startswith("screen:"):
+        return free_text.answer_screen(turn, qid, value)
+    if flow == "delete":
+        return data_rights.answer_delete(turn, value)
+    clear_flow(person)  # a flow this version no longer knows
+    return Outcome([control.menu(turn)])
+
+
+def _action(turn: Turn, action: str) -> Outcome:
+    if action == "seen":
+        return seen_clinician(turn)
+    person = turn.person
+    if person.consent_at is None or person.timezone is None or person.checkin_time is None:
+        return onboarding.start(turn)
+    journey = ACTIONS.get(action)
+    if journey is None:
+        return _stale(turn)
+    return journey(turn)
+
+
+def _stale(turn: Turn) -> Outcome:
+    """A button from an older message, or one that cannot be read: the way on instead."""
+    if turn.person.flow:
+        return Outcome([Reply(turn.content.ui("stale_button")), ask_again(turn)], ack="↑")
+    return Outcome([Reply(turn.content.ui("nothing_pending")), control.menu(turn)], ack="↑")
+
+
+# ---------------------------------------------------------------------- text and the rest
+
+
+def _text(
+    coaching: Coaching, session: Session, user: UserRef, person: Person | None, text: str
+) -> Outcome:
+    """Safety first (crisis, red-flag words, low mood), then a typed answer, then the way on."""
+    if triage.crisis_in_text(text):
+        return free_text.crisis(coaching, session, person)
+    if person is None or person.consent_at is None:
+        if triage.red_flag_in_text(text) is not None:
+            return Outcome([control.emergency_info(coaching, person)])
+        return _start(coaching, session, user, person)
+    turn = coaching.turn(session, person)
+    flag = triage.red_flag_in_text(text)
+    if flag is not None:
+        return free_text.red_flag(turn, flag)
+    if triage.low_mood_in_text(text):
+        return free_text.low_mood(turn)
+    if len(text) > free_text.LONG_TEXT:
+        return free_text.long_text(turn)
+    typed = free_text.read_typed_answer(turn, text)
+    if isinstance(typed, free_text.TypedAnswer):
+        return _apply_answer(turn, typed.value)
+    if typed is not None:
+        return typed
+    if person.flow:
+        return free_text.button_expected(turn)
+    return Outcome([control.menu(turn)])
+
+
+def _unsupported(coaching: Coaching, session: Session, person: Person | None) -> Outcome:
+    """Stickers, photos, voice and the like: a short answer and the way on."""
+    reply = Reply(coaching.content.ui("unsupported_message"))
+    if person is None or person.consent_at is None:
+        return Outcome([reply])
+    return with_resume(coaching.turn(session, person), [reply])
