@@ -8,6 +8,7 @@ reviews every message and how a newcomer sees the coach work.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,9 +117,13 @@ JOURNEYS: tuple[Journey, ...] = (
 @dataclass
 class Transcript:
     lines: list[str] = field(default_factory=list)
+    # Called with each line as it happens (`coach simulate` prints the journey as it goes).
+    echo: Callable[[str], None] | None = None
 
     def add(self, line: str) -> None:
         self.lines.append(line)
+        if self.echo is not None:
+            self.echo(line)
 
 
 class PrintingSender:
@@ -141,7 +146,13 @@ class PrintingSender:
 class JourneyRunner:
     """Drives one person through the coach: taps buttons as a script says, lets days pass."""
 
-    def __init__(self, journey: Journey, workdir: Path, content_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        journey: Journey,
+        workdir: Path,
+        content_dir: Path | None = None,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
         self.journey = journey
         self.zone = ZoneInfo(journey.zone)
         self.clock = ManualClock(journey.start_local.replace(tzinfo=self.zone))
@@ -168,7 +179,7 @@ class JourneyRunner:
         )
         self.dispatcher = Dispatcher(service=self.service, courier=self.courier, clock=self.clock)
         self.user = UserRef(user_id=1000, chat_id=1000)
-        self.transcript = Transcript()
+        self.transcript = Transcript(echo=echo)
         self.received: list[Reply] = []
 
     # -- what the person sees
@@ -257,19 +268,28 @@ class JourneyRunner:
         return self.transcript
 
 
-async def simulate_all(names: list[str] | None = None) -> list[Transcript]:
+async def simulate_all(
+    names: list[str] | None = None, echo: Callable[[str], None] | None = None
+) -> list[Transcript]:
     chosen = [j for j in JOURNEYS if not names or j.name in names]
+    transcripts = []
     with tempfile.TemporaryDirectory() as tmp:
-        return [await JourneyRunner(j, Path(tmp)).run() for j in chosen]
+        for journey in chosen:
+            transcripts.append(await JourneyRunner(journey, Path(tmp), echo=echo).run())
+            if echo is not None:
+                echo("")
+    return transcripts
 
 
 def run_simulation(names: list[str] | None = None) -> int:
     known = {j.name for j in JOURNEYS}
     unknown = [n for n in names or [] if n not in known]
     if unknown:
-        print(f"unknown journey {unknown[0]!r}; choose from: {', '.join(sorted(known))}")
+        print(
+            f"coach: unknown journey {unknown[0]!r}; choose from: {', '.join(sorted(known))}",
+            file=sys.stderr,
+        )
         return 2
-    for transcript in asyncio.run(simulate_all(names)):
-        print("\n".join(transcript.lines))
-        print()
+    # Each line is printed as it happens, on simulated time: no real waiting anywhere.
+    asyncio.run(simulate_all(names, echo=lambda line: print(line, flush=True)))
     return 0
