@@ -57,3 +57,31 @@ async def wait_for_stop(timeout: float) -> bool:
         return False
     finally:
         transport.close()
+
+
+def start_sampler() -> Any:
+    """BENCH_PYSPY=<path>: sample this process (every thread, on-CPU only) with py-spy until
+    `stop_sampler`, into <path> as collapsed stacks (`bench._profile --pyspy <path>` sums them).
+    py-spy is not a dependency of the coach: `.venv/bin/pip install py-spy` to use this."""
+    path = os.environ.get("BENCH_PYSPY")
+    if not path:
+        return None
+    import subprocess
+
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    command = [spy, "record", "--pid", str(os.getpid()), "--rate", "250", "--format", "raw"]
+    command += ["--nonblocking", "--output", path]
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_sampler(sampler: Any) -> None:
+    if sampler is None:
+        return
+    import signal
+
+    sampler.send_signal(signal.SIGINT)
+    sampler.wait(timeout=30)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import platform
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,9 +89,51 @@ def machine_line() -> str:
                 break
     except OSError:
         pass
+    one, five, fifteen = os.getloadavg()
+    load = f", load average {one:.1f} / {five:.1f} / {fifteen:.1f}"
     return (
         f"nproc={os.cpu_count()} ({model}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
+        f"{platform.system()} {platform.release()}{load}; {code_state()}{experiments()}"
+    )
+
+
+def experiments() -> str:
+    """The experiment switches set for this run (none in the benchmarks as documented)."""
+    switches = [
+        f"{name}={os.environ[name]}"
+        for name in ("BENCH_EXPERIMENT", "BENCH_WORKERS")
+        if os.environ.get(name)
+    ]
+    return f"; EXPERIMENT, not the coach's code: {' '.join(switches)}" if switches else ""
+
+
+def code_state() -> str:
+    """The commit measured, and whether coach/ differed from it (others edit the checkout too).
+
+    BENCH_CODE_STATE overrides it (e.g. for a run from an exported copy of a commit)."""
+    if os.environ.get("BENCH_CODE_STATE"):
+        return "code: " + os.environ["BENCH_CODE_STATE"]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        diff = subprocess.run(
+            ["git", "diff", "HEAD", "--", "coach"], cwd=ROOT, capture_output=True
+        ).stdout
+        new = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard", "coach"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+    except OSError:
+        return "code: unknown (no git)"
+    if not diff and not new:
+        return f"code: commit {head}, coach/ unchanged"
+    digest = hashlib.sha1(diff + "\n".join(new).encode()).hexdigest()[:8]
+    return (
+        f"code: commit {head} + uncommitted changes in coach/ by others "
+        f"({len(diff.splitlines())} diff lines, {len(new)} new files, digest {digest})"
     )
 
 
@@ -193,6 +237,8 @@ def seed(
     mode: str,
     kinds: Sequence[str] | None = None,
     chunk: int = 5000,
+    lead: float = 0.0,
+    span: float = 0.0,
 ) -> Seeded:
     """Bulk-insert people with an ACTIVE episode and their pending follow-ups, as the coach would
     have them, into a freshly migrated database at `url`.
@@ -202,6 +248,8 @@ def seed(
     mode="due_now": one follow-up per person falling due 30 s before `now` (kinds in turn from
         `kinds`, default the four daily kinds), people in zones where it is daytime at `now`, so
         quiet hours skip nothing; telegram user/chat ids are 1_000_000 + person id.
+    mode="spread": as due_now, but the follow-ups fall due evenly from `now + lead` over the next
+        `span` seconds (a steady stream for the dispatcher while something else is measured).
     """
     from coach.scheduling.planner import DAILY_KINDS, DaySchedule, due_instant
     from coach.settings import Settings
@@ -246,7 +294,6 @@ def seed(
                         "flow": None,
                         "flow_data": {},
                         "flow_token": 1,
-                        "silent_checkins": 0,
                         "created_at": now - timedelta(days=2),
                         "updated_at": now - timedelta(days=1),
                     }
@@ -282,7 +329,10 @@ def seed(
                             followup_rows.append(_followup(pid, str(kind), tomorrow, due_at))
                 else:
                     kind = kinds[pid % len(kinds)]
-                    due_at = now - timedelta(seconds=30) + timedelta(microseconds=pid)
+                    if mode == "spread":
+                        due_at = now + timedelta(seconds=lead + span * (pid - 1) / people)
+                    else:
+                        due_at = now - timedelta(seconds=30) + timedelta(microseconds=pid)
                     followup_rows.append(_followup(pid, kind, today, due_at))
                     due += 1
             conn.execute(person_t.insert(), person_rows)
@@ -297,13 +347,27 @@ def seed(
                         f"(select coalesce(max(id), 1) from {table}))"
                     )
                 )
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        else:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+    checkpoint(url)
     return Seeded(people, followups, due, time.perf_counter() - started)
+
+
+def checkpoint(url: str) -> None:
+    """SQLite: fold the WAL into the file (a copy is then complete); PostgreSQL: VACUUM ANALYZE.
+
+    Outside the coach's engine: it opens every transaction with BEGIN IMMEDIATE, inside which
+    SQLite refuses a checkpoint ("database table is locked")."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url.split("///", 1)[-1], isolation_level=None)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+        return
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
 
 
 def _followup(pid: int, kind: str, local_date: date, due_at: datetime) -> dict[str, Any]:
@@ -326,6 +390,16 @@ def status_counts(url: str) -> dict[str, int]:
     return {str(s): int(c) for s, c in rows}
 
 
+def outbox_counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select status, count(*) from outbox_message group by status")
+        ).all()
+    engine.dispose()
+    return {str(s): int(c) for s, c in rows}
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -335,7 +409,13 @@ def utc_now() -> datetime:
 
 class BenchStandIn(BotApiStandIn):
     """The stand-in with counters and per-chat message queues, and optionally no recordings
-    (a 100,000-message run would otherwise keep every request in memory)."""
+    (a 100,000-message run would otherwise keep every request in memory).
+
+    `listen`: every sendMessage is also put on `queues[chat_id]` (only for the chats in
+    `listen_chats` when that is set), stamped with the stand-in's own `time.monotonic()`.
+    Without recordings, the stored messages of the chats in `listen_chats` are kept (people
+    tap their buttons and the bot edits them); the others are forgotten now and then.
+    """
 
     def __init__(self, *, keep_records: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -344,6 +424,8 @@ class BenchStandIn(BotApiStandIn):
         self.send_times: list[float] = []
         self.queues: dict[int, asyncio.Queue[SentMessage]] = defaultdict(asyncio.Queue)
         self.listen = False
+        self.listen_chats: set[int] | None = None
+        self.samples: list[dict[str, Any]] = []  # the first sendMessages to other chats
 
     def _record(  # type: ignore[override]
         self,
@@ -356,19 +438,32 @@ class BenchStandIn(BotApiStandIn):
         **kwargs: Any,
     ) -> None:
         self.counts[method] += 1
+        listened = self.listen and (self.listen_chats is None or chat_id in self.listen_chats)
+        if listened:
+            self.counts[f"{method} (listened chats)"] += 1
         if method == "sendMessage":
             self.send_times.append(time.monotonic())
-            if self.listen:
+            if listened:
                 self.queues[chat_id].put_nowait(
                     SentMessage(chat_id, message_id, text, markup, method, time.monotonic())
                 )
+            elif len(self.samples) < 8:
+                self.samples.append({"text": text, "markup": markup})
         if self.keep_records:
             super()._record(method, chat_id, message_id, text, markup, params, **kwargs)
         else:
             self.calls.clear()
             if len(self._messages) > 10_000:
-                self._messages.clear()
+                keep = self.listen_chats or set()
+                self._messages = {k: v for k, v in self._messages.items() if k[0] in keep}
             self._touch()
+
+    async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
+        self.counts["answerCallbackQuery"] += 1
+        answered = await super()._answer_callback_query(params)
+        if not self.keep_records:
+            self.callback_answers.clear()
+        return answered
 
 
 # ------------------------------------------------------------------------------ children

@@ -2,10 +2,10 @@
 
     python -m bench._startup_child {ours|naive} DATABASE_URL API_ROOT_URL
 
-Phases, in the order `Application.run_polling` runs them (after `coach run`'s own `migrate`):
-imports -> migrate -> build_application -> [naive: load people + one run_daily job each] ->
-initialize + post_init (getMe, setMyCommands) -> updater.start_polling (deleteWebhook, first
-getUpdates under way) -> application.start() (job queue started) = ready.
+Phases, in the order `coach run` (`telegram_adapter.app.serve`) runs them, after its own
+`migrate`: imports -> migrate -> build_application -> [naive: load people + one run_daily job
+each] -> initialize + post_init (getMe, setMyCommands) -> application.start() (job queue started)
+-> deleteWebhook + the coach's own Poller started (first getUpdates under way) = ready.
 Times are `time.perf_counter()` readings (CLOCK_MONOTONIC, shared with the parent, which read
 it just before spawning this process), so "ready" includes interpreter start-up.
 """
@@ -65,7 +65,8 @@ def schedule_naive(application: Any) -> int:
 async def main(design: str, url: str, api_root: str) -> None:
     from coach.settings import Settings
     from coach.storage.database import migrate
-    from coach.telegram_adapter.app import ALLOWED_UPDATES, build_application
+    from coach.telegram_adapter.app import ALLOWED_UPDATES, build_application, runtime_of
+    from coach.telegram_adapter.polling import Poller
 
     MARKS["imported"] = time.perf_counter()
     # Health/metrics server on a free loopback port (the default 8080 may be taken).
@@ -82,10 +83,11 @@ async def main(design: str, url: str, api_root: str) -> None:
     if application.post_init:
         await application.post_init(application)
     MARKS["initialized"] = time.perf_counter()
-    assert application.updater is not None
-    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-    MARKS["polling"] = time.perf_counter()
     await application.start()
+    MARKS["started"] = time.perf_counter()
+    await application.bot.delete_webhook()
+    poller = Poller(runtime_of(application), allowed_updates=ALLOWED_UPDATES)
+    poller.start()
     MARKS["ready"] = time.perf_counter()
     rss_ready = peak_rss_mb()
     cpu_ready = cpu_seconds()
@@ -102,7 +104,7 @@ async def main(design: str, url: str, api_root: str) -> None:
         cpu_ready_s=cpu_ready,
     )
     await wait_for_stop(60)
-    await application.updater.stop()
+    await poller.stop()
     await application.stop()
     await application.shutdown()
 

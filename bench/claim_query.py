@@ -1,5 +1,6 @@
 """The dispatcher's claim query with a large backlog: the one-statement OR it used to be, and the
-two-step claim `Dispatcher.claim_due()` now makes (the change this experiment motivated).
+two-step claim `coach.storage.followups.claim_due` now makes (the change this experiment
+motivated).
 
     .venv/bin/python -m bench.claim_query [--quick] [--claims K]
 
@@ -15,6 +16,15 @@ index range scan in due_at order that stops after the batch: first expired lease
 rows due (`... WHERE status=:s AND due_at<=:now ORDER BY due_at LIMIT :n [FOR UPDATE SKIP LOCKED]`).
 
 Timed: K claims of 200 rows (25 by default) in a row, in this process, on a fresh copy each.
+
+Second table: the courier's outbox claim (`coach.storage.outbox.claim`, any chat, as
+`Courier.deliver_due` makes it) over the same backlog rendered to outbox rows (as
+bench.dispatch_throughput seeds them), each batch marked sent before the next claim. Its WHERE is
+`(status IN ('pending','retry') AND next_attempt_at<=now) OR (status='sending' AND
+lease_until<now)` ORDER BY id LIMIT 200, plus a NOT EXISTS on the chat's earlier rows. The
+variant is a prototype: the same query with `AND status IN ('pending','retry','sending')` and a
+partial index on `outbox_message (id) WHERE status IN ('pending','retry','sending')`, so the
+planner can walk the open rows in id order and stop after the batch.
 """
 
 from __future__ import annotations
@@ -23,13 +33,17 @@ import argparse
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from bench._common import (
     bench_name,
+    checkpoint,
     machine_line,
     md_table,
     module_command,
@@ -41,20 +55,20 @@ from bench._common import (
     sqlite_remove,
     utc_now,
 )
-from coach.clock import SystemClock
-from coach.coaching.conversation import Coach
-from coach.content import load_content
-from coach.scheduling.dispatcher import Dispatcher
-from coach.settings import Settings
+from bench.dispatch_throughput import prepare_outbox
+from coach.storage import followups, outbox
 from coach.storage.database import create_db_engine, unit_of_work
-from coach.storage.models import FollowUp, FollowUpStatus
+from coach.storage.models import FollowUp, FollowUpStatus, OutboxMessage, OutboxStatus
+
+BATCH = 200  # Settings.dispatch_batch_size
+LEASE = timedelta(seconds=120)  # Settings.lease_seconds
 
 
-def claim_single_or(dispatcher: Dispatcher) -> list[int]:
-    """The claim as it was before this experiment landed: one statement with an OR."""
-    now = dispatcher.clock.now()
-    token = f"{dispatcher.owner}:{uuid.uuid4().hex[:8]}"
-    with unit_of_work(dispatcher.engine) as session:
+def claim_single_or(engine: sa.Engine) -> list[int]:
+    """The claim as it was before the two-step claim landed: one statement with an OR."""
+    now = utc_now()
+    token = f"bench:{uuid.uuid4().hex[:8]}"
+    with unit_of_work(engine) as session:
         due = (
             select(FollowUp.id)
             .where(
@@ -70,16 +84,14 @@ def claim_single_or(dispatcher: Dispatcher) -> list[int]:
                 )
             )
             .order_by(col(FollowUp.due_at))
-            .limit(dispatcher.batch_size)
+            .limit(BATCH)
         )
-        if dispatcher.engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         session.execute(
             sa.update(FollowUp)
             .where(col(FollowUp.id).in_(due.scalar_subquery()))
-            .values(
-                status=FollowUpStatus.CLAIMED, claimed_by=token, lease_until=now + dispatcher.lease
-            )
+            .values(status=FollowUpStatus.CLAIMED, claimed_by=token, lease_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )
         ids = session.exec(
@@ -90,21 +102,140 @@ def claim_single_or(dispatcher: Dispatcher) -> list[int]:
     return [i for i in ids if i is not None]
 
 
+def claim_two_step(engine: sa.Engine) -> list[int]:
+    """The claim the dispatcher makes now (`coach.storage.followups.claim_due`), in the same
+    unit of work `CoachService.claim_due_followups` opens for it."""
+    now = utc_now()
+    with unit_of_work(engine) as session:
+        _, ids = followups.claim_due(
+            session, owner="bench", now=now, lease_until=now + LEASE, limit=BATCH
+        )
+    return ids
+
+
 def time_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
-    settings = Settings(database_url=url)
     engine = create_db_engine(url)
-    clock = SystemClock()
-    coach = Coach(
-        engine=engine, content=load_content(settings.content_dir), clock=clock, settings=settings
-    )
-    dispatcher = Dispatcher(coach=coach, sender=None, clock=clock)  # type: ignore[arg-type]
-    claim = dispatcher.claim_due if variant == "two-step" else lambda: claim_single_or(dispatcher)
-    claim()  # warm the connection and the statement cache
+    claim = claim_two_step if variant == "two-step" else claim_single_or
+    claim(engine)  # warm the connection and the statement cache
     got = 0
     started = time.perf_counter()
     for _ in range(claims):
-        got += len(claim())
+        got += len(claim(engine))
     elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed / claims, got
+
+
+SQLITE_OPEN_CLAIM = sa.text(
+    """
+    UPDATE outbox_message SET status = 'sending', claimed_by = :token, lease_until = :lease
+    WHERE id IN (
+        SELECT o.id FROM outbox_message AS o INDEXED BY ix_bench_outbox_open
+        WHERE o.status IN ('pending', 'retry', 'sending')
+          AND ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
+               OR (o.status = 'sending' AND o.lease_until < :now))
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox_message AS e
+              WHERE e.chat_id = o.chat_id AND e.id < o.id
+                AND e.status IN ('pending', 'retry', 'sending')
+                AND NOT ((e.status IN ('pending', 'retry') AND e.next_attempt_at <= :now)
+                         OR (e.status = 'sending' AND e.lease_until < :now)))
+        ORDER BY o.id LIMIT 200)
+    """
+).bindparams(
+    sa.bindparam("lease", type_=OutboxMessage.__table__.c.lease_until.type),  # type: ignore[attr-defined]
+    sa.bindparam("now", type_=OutboxMessage.__table__.c.lease_until.type),  # type: ignore[attr-defined]
+)
+
+
+def outbox_claim_open_index(session: Any, *, token: str, now: Any, lease_until: Any) -> list[int]:
+    """Prototype (not the coach's code): `coach.storage.outbox.claim` (any chat) with one more
+    term, `status IN ('pending','retry','sending')`, which lets the planner walk the partial index
+    `ix_bench_outbox_open (id) WHERE status IN (...)` in id order and stop after the batch."""
+    earlier = aliased(OutboxMessage)
+    blocked_by_earlier = (
+        select(earlier.id)
+        .where(
+            earlier.chat_id == OutboxMessage.chat_id,
+            col(earlier.id) < col(OutboxMessage.id),
+            col(earlier.status).in_(outbox.OPEN),
+            sa.not_(outbox._deliverable(earlier, now)),
+        )
+        .exists()
+    )
+    candidates = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status).in_(outbox.OPEN),
+            outbox._deliverable(OutboxMessage, now),
+            sa.not_(blocked_by_earlier),
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(BATCH)
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's planner prefers a MULTI-INDEX OR and a sort, and SQLAlchemy renders no
+        # INDEXED BY for it: the same statement, written out.
+        session.execute(SQLITE_OPEN_CLAIM, {"token": token, "lease": lease_until, "now": now})
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.where(
+            sa.func.pg_try_advisory_xact_lock(
+                sa.literal(outbox._CHAT_LOCK_BIT, type_=sa.BigInteger()).op("#")(
+                    col(OutboxMessage.chat_id)
+                )
+            )
+        ).with_for_update(skip_locked=True)
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(candidates.scalar_subquery()))
+            .values(status=OutboxStatus.SENDING, claimed_by=token, lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+    claimed = session.exec(  # the rows themselves, as `outbox.claim` returns them
+        select(OutboxMessage)
+        .where(OutboxMessage.claimed_by == token, OutboxMessage.status == OutboxStatus.SENDING)
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [row.id for row in claimed if row.id is not None]
+
+
+def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
+    """K claims of 200 outbox rows (any chat), each batch then marked sent (untimed), as the
+    courier's `deliver_due` goes through a backlog."""
+    engine = create_db_engine(url)
+    if variant != "as now":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE INDEX ix_bench_outbox_open ON outbox_message (id) "
+                "WHERE status IN ('pending', 'retry', 'sending')"
+            )
+        checkpoint(url)
+    elapsed, got = 0.0, 0
+    for n in range(claims + 1):
+        now = utc_now()
+        token = f"bench:{n}"
+        started = time.perf_counter()
+        with unit_of_work(engine) as session:
+            if variant == "as now":
+                ids = [
+                    row.id
+                    for row in outbox.claim(
+                        session, token=token, now=now, lease_until=now + LEASE, limit=BATCH
+                    )
+                ]
+            else:
+                ids = outbox_claim_open_index(
+                    session, token=token, now=now, lease_until=now + LEASE
+                )
+        if n:  # the first one warms the connection and the statement cache
+            elapsed += time.perf_counter() - started
+            got += len(ids)
+        with unit_of_work(engine) as session:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(col(OutboxMessage.claimed_by) == token)
+                .values(status=OutboxStatus.SENT, lease_until=None)
+            )
     engine.dispose()
     return elapsed / claims, got
 
@@ -119,8 +250,36 @@ def main() -> int:
     databases = [d for d in args.db.split(",") if d]
     if "postgresql" in databases and not pg_available():
         databases.remove("postgresql")
-    rows = []
+    rows: list[list[str]] = []
+    outbox_rows: list[list[str]] = []
     for database in databases:
+        for variant in ("as now", "partial index on open rows"):
+            if database == "sqlite":
+                path = sqlite_path("claim-outbox")
+                url = f"sqlite:///{path}"
+            else:
+                name = bench_name("claim_outbox")
+                url = pg_create(name)
+            try:
+                seed(url, people, now=utc_now(), mode="due_now")
+                prepare_outbox(url)
+                seconds, got = time_outbox_claims(url, args.claims, variant)
+            finally:
+                if database == "sqlite":
+                    sqlite_remove(Path(path))
+                else:
+                    pg_drop(name)
+            print(f"{database} outbox {variant}: {1000 * seconds:.1f} ms", file=sys.stderr)
+            outbox_rows.append(
+                [
+                    database,
+                    f"{people:,}",
+                    variant,
+                    f"**{1000 * seconds:.1f}**",
+                    f"{1000 * seconds / BATCH:.3f}",
+                    f"{got:,}",
+                ]
+            )
         results = {}
         for variant in ("one OR (before)", "two-step"):
             if database == "sqlite":
@@ -156,6 +315,13 @@ def main() -> int:
         md_table(
             ["database", "due backlog", "claim", "ms per claim of 200", "ms per row", "claimed"],
             rows,
+        )
+    )
+    print("\nThe courier's outbox claim (any chat), the same backlog rendered to outbox rows:\n")
+    print(
+        md_table(
+            ["database", "outbox backlog", "claim", "ms per claim of 200", "ms per row", "claimed"],
+            outbox_rows,
         )
     )
     return 0

@@ -18,20 +18,28 @@ the cost of the extra calls from the cost of the coach itself.
 Timed: from the first tap to the bot's answer to the last one, measured here (wall clock). Bot CPU
 is the child's user+system CPU over the same interval. The coach's global rate limit is raised to
 100,000/s for this run so that Telegram's 30 msg/s (bench.rate_limited) does not hide the handling
-cost; its AIORateLimiter is still in the path. Database: a SQLite file (the default deployment).
-The three bots run in turn, --reps times (3; 1 with --quick), and the median run of each counts.
+cost; its AIORateLimiter is still in the path. Its per-chat pacing (1 s between two messages to
+one chat) is set to 0 here: with it, every tap's edit and next question would be a second apart
+and the run would measure the pacing (bench.reply_latency shows that). Database: a SQLite file
+(the default deployment). The three bots run in turn, --reps times (3; 1 with --quick), and the
+median run of each counts.
 
-Last row, for attribution: the same N x 4 taps straight into `Coach.on_button` in this process
-(no Telegram, no PTB; check-ins rendered by the real Dispatcher with a sender that keeps them).
+Last row, for attribution: the same N x 4 taps straight into `CoachService.handle(Inbound(...))`
+in this process (no Telegram, no PTB, no courier; the check-ins rendered by the service's own
+`render_followups`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
+from datetime import timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from bench._common import (
     BenchStandIn,
@@ -78,7 +86,16 @@ async def run_bot(mode: str, people: int, timeout: float) -> dict[str, Any]:
         if mode == "coach":
             url = f"sqlite:///{path}"
             seed(url, people, now=utc_now(), mode="due_now", kinds=["checkin"])
-            child = await Child.spawn("bench._bot_child", "coach", url, api.root_url, UNLIMITED)
+            child = await Child.spawn(
+                "bench._bot_child",
+                "coach",
+                url,
+                api.root_url,
+                "--rate",
+                UNLIMITED,
+                "--per-chat",
+                "0",
+            )
             taps = COACH_TAPS
         else:
             child = await Child.spawn("bench._bot_child", mode, str(people), api.root_url)
@@ -126,27 +143,31 @@ async def run_bot(mode: str, people: int, timeout: float) -> dict[str, Any]:
 
 
 async def coach_logic_only(people: int) -> dict[str, Any]:
-    """The same taps straight into Coach.on_button, in this process: no Telegram, no PTB.
+    """The same taps straight into `CoachService.handle(Inbound(...))`, in this process: no
+    Telegram, no PTB, no courier (the outbox rows are written, not sent).
 
-    The check-ins are rendered by the real Dispatcher with a sender that only keeps them."""
+    The check-ins are rendered by the service's own dispatcher step (`render_followups`); after
+    each tap the next question's buttons are read back from the outbox (untimed)."""
     from coach.clock import SystemClock
     from coach.coaching.conversation import Coach
-    from coach.coaching.replies import Reply, UserRef
+    from coach.coaching.replies import Inbound, UserRef
     from coach.content import load_content
-    from coach.scheduling.dispatcher import Dispatcher
+    from coach.pipeline.service import CoachService
     from coach.settings import Settings
     from coach.storage.database import create_db_engine
 
-    class Keep:
-        def __init__(self) -> None:
-            self.last: dict[int, Reply] = {}
-
-        async def send(self, chat_id: int, reply: Reply) -> int:
-            self.last[chat_id] = reply
-            return len(self.last)
-
-    def data_of(reply: Reply, label: str) -> str:
-        return next(b.data for row in reply.buttons for b in row if label in b.label)
+    def latest_buttons(engine: Any, chat: int) -> list[list[str]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "select buttons from outbox_message where chat_id = :c and kind = 'text' "
+                    "order by id desc limit 1"
+                ),
+                {"c": chat},
+            ).scalar()
+            conn.rollback()
+        buttons = json.loads(rows) if isinstance(rows, str) else rows
+        return [button for row in buttons for button in row]
 
     path = sqlite_path("logic")
     url = f"sqlite:///{path}"
@@ -161,25 +182,35 @@ async def coach_logic_only(people: int) -> dict[str, Any]:
             clock=clock,
             settings=settings,
         )
-        keep = Keep()
-        await Dispatcher(coach=coach, sender=keep, clock=clock).run_once()
+        service = CoachService(coach=coach, clock=clock)
+        token, ids = service.claim_due_followups(
+            owner="bench", lease=timedelta(minutes=10), limit=people
+        )
+        service.render_followups(ids, token)
         per_tap = dict.fromkeys(COACH_TAPS, 0.0)
-        for chat, reply in keep.last.items():
+        update_ids = iter(range(1, 10 * people * len(COACH_TAPS)))
+        for chat in range(FIRST_CHAT, FIRST_CHAT + people):
             user = UserRef(user_id=chat, chat_id=chat)
             for label in COACH_TAPS:
-                data = data_of(reply, label)
+                data = next(d for text, d in latest_buttons(engine, chat) if label in text)
+                inbound = Inbound(
+                    "button",
+                    user,
+                    next(update_ids),
+                    text=data,
+                    message_id=1,
+                    message_text="The question",
+                )
                 started = time.perf_counter()
-                outcome = coach.on_button(user, data)
+                service.handle(inbound)
                 per_tap[label] += time.perf_counter() - started
-                reply = outcome.replies[-1]
         engine.dispose()
     finally:
         sqlite_remove(path)
-    count = len(keep.last)
     return {
-        "updates": count * len(COACH_TAPS),
+        "updates": people * len(COACH_TAPS),
         "wall": sum(per_tap.values()),
-        "per_tap_ms": {k: 1000 * v / max(1, count) for k, v in per_tap.items()},
+        "per_tap_ms": {k: 1000 * v / max(1, people) for k, v in per_tap.items()},
     }
 
 
@@ -226,7 +257,7 @@ async def main(people: int, timeout: float, reps: int) -> int:
     logic_ms = 1000 * logic["wall"] / logic["updates"]
     rows.append(
         [
-            "coach logic only: Coach.on_button in-process",
+            "coach logic only: CoachService.handle in-process",
             f"{logic['updates']:,}",
             f"{logic['wall']:.2f}",
             "(1)",
