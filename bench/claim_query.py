@@ -22,9 +22,10 @@ Second table: the courier's outbox claim (`coach.storage.outbox.claim`, any chat
 bench.dispatch_throughput seeds them), each batch marked sent before the next claim. Its WHERE is
 `(status IN ('pending','retry') AND next_attempt_at<=now) OR (status='sending' AND
 lease_until<now)` ORDER BY id LIMIT 200, plus a NOT EXISTS on the chat's earlier rows. The
-variant is a prototype: the same query with `AND status IN ('pending','retry','sending')` and a
-partial index on `outbox_message (id) WHERE status IN ('pending','retry','sending')`, so the
-planner can walk the open rows in id order and stop after the batch.
+variant is the prototype `bench._experiments.claim_open`: the same query with `AND status IN
+('pending','retry','sending')` and a partial index on `outbox_message (id) WHERE status IN
+('pending','retry','sending')`, so the planner can walk the open rows in id order and stop after
+the batch (on PostgreSQL also the per-chat advisory lock taken only on deliverable rows).
 """
 
 from __future__ import annotations
@@ -35,10 +36,8 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from bench._common import (
@@ -55,6 +54,7 @@ from bench._common import (
     sqlite_remove,
     utc_now,
 )
+from bench._experiments import OPEN_INDEX, claim_open
 from bench.dispatch_throughput import prepare_outbox
 from coach.storage import followups, outbox
 from coach.storage.database import create_db_engine, unit_of_work
@@ -126,89 +126,13 @@ def time_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
     return elapsed / claims, got
 
 
-SQLITE_OPEN_CLAIM = sa.text(
-    """
-    UPDATE outbox_message SET status = 'sending', claimed_by = :token, lease_until = :lease
-    WHERE id IN (
-        SELECT o.id FROM outbox_message AS o INDEXED BY ix_bench_outbox_open
-        WHERE o.status IN ('pending', 'retry', 'sending')
-          AND ((o.status IN ('pending', 'retry') AND o.next_attempt_at <= :now)
-               OR (o.status = 'sending' AND o.lease_until < :now))
-          AND NOT EXISTS (
-              SELECT 1 FROM outbox_message AS e
-              WHERE e.chat_id = o.chat_id AND e.id < o.id
-                AND e.status IN ('pending', 'retry', 'sending')
-                AND NOT ((e.status IN ('pending', 'retry') AND e.next_attempt_at <= :now)
-                         OR (e.status = 'sending' AND e.lease_until < :now)))
-        ORDER BY o.id LIMIT 200)
-    """
-).bindparams(
-    sa.bindparam("lease", type_=OutboxMessage.__table__.c.lease_until.type),  # type: ignore[attr-defined]
-    sa.bindparam("now", type_=OutboxMessage.__table__.c.lease_until.type),  # type: ignore[attr-defined]
-)
-
-
-def outbox_claim_open_index(session: Any, *, token: str, now: Any, lease_until: Any) -> list[int]:
-    """Prototype (not the coach's code): `coach.storage.outbox.claim` (any chat) with one more
-    term, `status IN ('pending','retry','sending')`, which lets the planner walk the partial index
-    `ix_bench_outbox_open (id) WHERE status IN (...)` in id order and stop after the batch."""
-    earlier = aliased(OutboxMessage)
-    blocked_by_earlier = (
-        select(earlier.id)
-        .where(
-            earlier.chat_id == OutboxMessage.chat_id,
-            col(earlier.id) < col(OutboxMessage.id),
-            col(earlier.status).in_(outbox.OPEN),
-            sa.not_(outbox._deliverable(earlier, now)),
-        )
-        .exists()
-    )
-    candidates = (
-        select(OutboxMessage.id)
-        .where(
-            col(OutboxMessage.status).in_(outbox.OPEN),
-            outbox._deliverable(OutboxMessage, now),
-            sa.not_(blocked_by_earlier),
-        )
-        .order_by(col(OutboxMessage.id))
-        .limit(BATCH)
-    )
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite's planner prefers a MULTI-INDEX OR and a sort, and SQLAlchemy renders no
-        # INDEXED BY for it: the same statement, written out.
-        session.execute(SQLITE_OPEN_CLAIM, {"token": token, "lease": lease_until, "now": now})
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.where(
-            sa.func.pg_try_advisory_xact_lock(
-                sa.literal(outbox._CHAT_LOCK_BIT, type_=sa.BigInteger()).op("#")(
-                    col(OutboxMessage.chat_id)
-                )
-            )
-        ).with_for_update(skip_locked=True)
-        session.execute(
-            sa.update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(candidates.scalar_subquery()))
-            .values(status=OutboxStatus.SENDING, claimed_by=token, lease_until=lease_until)
-            .execution_options(synchronize_session=False)
-        )
-    claimed = session.exec(  # the rows themselves, as `outbox.claim` returns them
-        select(OutboxMessage)
-        .where(OutboxMessage.claimed_by == token, OutboxMessage.status == OutboxStatus.SENDING)
-        .order_by(col(OutboxMessage.id))
-    ).all()
-    return [row.id for row in claimed if row.id is not None]
-
-
 def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
     """K claims of 200 outbox rows (any chat), each batch then marked sent (untimed), as the
     courier's `deliver_due` goes through a backlog."""
     engine = create_db_engine(url)
     if variant != "as now":
         with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "CREATE INDEX ix_bench_outbox_open ON outbox_message (id) "
-                "WHERE status IN ('pending', 'retry', 'sending')"
-            )
+            conn.exec_driver_sql(OPEN_INDEX)
         checkpoint(url)
     elapsed, got = 0.0, 0
     for n in range(claims + 1):
@@ -216,17 +140,13 @@ def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int]
         token = f"bench:{n}"
         started = time.perf_counter()
         with unit_of_work(engine) as session:
-            if variant == "as now":
-                ids = [
-                    row.id
-                    for row in outbox.claim(
-                        session, token=token, now=now, lease_until=now + LEASE, limit=BATCH
-                    )
-                ]
-            else:
-                ids = outbox_claim_open_index(
-                    session, token=token, now=now, lease_until=now + LEASE
+            claim = outbox.claim if variant == "as now" else claim_open
+            ids = [
+                row.id
+                for row in claim(
+                    session, token=token, now=now, lease_until=now + LEASE, limit=BATCH
                 )
+            ]
         if n:  # the first one warms the connection and the statement cache
             elapsed += time.perf_counter() - started
             got += len(ids)

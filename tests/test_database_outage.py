@@ -116,6 +116,7 @@ async def test_webhook_answers_503_during_an_outage_and_handles_the_retry_once(
             assert await post_update_to_webhook(hook, update, "s3cret-value") == 200
             # Telegram retries an update it got no answer for: handled once all the same.
             assert await post_update_to_webhook(hook, update, "s3cret-value") == 200
+            await api.wait_for_messages(USER_ID, 1)
             sent = [m for m in api.messages_to(USER_ID) if m.method == "sendMessage"]
             assert sent and "not a diagnosis" in (sent[0].text or "")
             assert sum("not a diagnosis" in (m.text or "") for m in sent) == 1, api.dump()

@@ -238,9 +238,12 @@ async def serve(settings: Settings, token: str) -> int:
             await poller.stop()
         if webhook_server is not None:
             webhook_server.stop()
-        # Let the message in hand finish, within the operator's grace period.
+        # Let the messages in hand finish, within the operator's grace period.
         try:
-            await asyncio.wait_for(runtime.dispatcher.wait_idle(), settings.stop_grace_seconds)
+            await asyncio.wait_for(
+                asyncio.gather(runtime.wait_replies(), runtime.dispatcher.wait_idle()),
+                settings.stop_grace_seconds,
+            )
         except TimeoutError:
             log.warning("stop grace period (COACH_STOP_GRACE_SECONDS) ran out")
         if application.running:

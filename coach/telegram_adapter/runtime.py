@@ -80,6 +80,7 @@ class CoachRuntime:
     last_purge: float = 0.0
     # Called after each update is fully processed (tests wait on it).
     on_processed: Callable[[Update], None] | None = None
+    replying: set[asyncio.Task[None]] = field(default_factory=set)
     http_server: HTTPServer | None = None
     http_port: int | None = None
 
@@ -107,17 +108,35 @@ class CoachRuntime:
                 self.health.database_reachable = False
                 raise
             self.health.database_reachable = True
+            # Stored and committed: the update is done as far as Telegram is concerned, so the
+            # poller moves on (and the webhook answers 200) while the reply goes out beside it.
+            task = asyncio.create_task(self._answer(update, handled.chat_id, handled.ack))
+            self.replying.add(task)
+            task.add_done_callback(self.replying.discard)
+            return
+        if self.on_processed is not None:
+            self.on_processed(update)
+
+    async def _answer(self, update: Update, chat_id: int, ack: str | None) -> None:
+        try:
             if update.callback_query is not None:
                 # An old query can no longer be answered; the reply still goes out.
                 with contextlib.suppress(TelegramError):
-                    await update.callback_query.answer(handled.ack)
-            try:
-                await self.courier.deliver_chat(handled.chat_id)
-            except DatabaseUnavailable:
-                # Stored and committed: the background sender delivers it once the database is back.
-                log.warning("database unreachable while sending a reply: it will follow")
-        if self.on_processed is not None:
-            self.on_processed(update)
+                    await update.callback_query.answer(ack)
+            await self.courier.deliver_chat(chat_id)
+        except DatabaseUnavailable:
+            # Committed in the outbox: the background sender delivers it once the database is back.
+            log.warning("database unreachable while sending a reply: it will follow")
+        except Exception:
+            log.exception("error while sending a reply: the outbox keeps it for the next round")
+        finally:
+            if self.on_processed is not None:
+                self.on_processed(update)
+
+    async def wait_replies(self) -> None:
+        """Let the replies in flight finish (when stopping)."""
+        if self.replying:
+            await asyncio.gather(*list(self.replying), return_exceptions=True)
 
     async def dispatch(self) -> DispatchReport:
         """Send what is due and count it (the scheduler's job; tests call it directly)."""
