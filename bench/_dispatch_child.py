@@ -167,7 +167,7 @@ async def main(part: str, kind: str, url: str, api_root: str, deadline_seconds: 
     application = build("sqlite://" if part == "http" else url, api_root)
     await application.initialize()
     runtime = runtime_of(application)
-    if os.environ.get("BENCH_EXPERIMENT"):  # prototypes of proposed changes (bench/_experiments)
+    if os.environ.get("BENCH_EXPERIMENT") and part != "http":  # prototypes (bench/_experiments)
         from bench._experiments import apply
 
         apply(runtime.courier)

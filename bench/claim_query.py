@@ -23,9 +23,10 @@ bench.dispatch_throughput seeds them), each batch marked sent before the next cl
 `(status IN ('pending','retry') AND next_attempt_at<=now) OR (status='sending' AND
 lease_until<now)` ORDER BY id LIMIT 200, plus a NOT EXISTS on the chat's earlier rows. The
 variant is the prototype `bench._experiments.claim_open`: the same query with `AND status IN
-('pending','retry','sending')` and a partial index on `outbox_message (id) WHERE status IN
-('pending','retry','sending')`, so the planner can walk the open rows in id order and stop after
-the batch (on PostgreSQL also the per-chat advisory lock taken only on deliverable rows).
+('pending','retry','sending')` and partial indexes on `outbox_message (id)` and `(chat_id, id)`
+`WHERE status IN ('pending','retry','sending')`, so the planner can walk the open rows in id order
+and stop after the batch, and answer the NOT EXISTS from the chat's open rows (on PostgreSQL also
+the per-chat advisory lock taken only on deliverable rows).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from bench._common import (
     sqlite_remove,
     utc_now,
 )
-from bench._experiments import OPEN_INDEX, claim_open
+from bench._experiments import OPEN_INDEXES, claim_open
 from bench.dispatch_throughput import prepare_outbox
 from coach.storage import followups, outbox
 from coach.storage.database import create_db_engine, unit_of_work
@@ -126,15 +127,17 @@ def time_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
     return elapsed / claims, got
 
 
-def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int]:
+def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int, int | None]:
     """K claims of 200 outbox rows (any chat), each batch then marked sent (untimed), as the
-    courier's `deliver_due` goes through a backlog."""
+    courier's `deliver_due` goes through a backlog. Also returns, on PostgreSQL, the advisory
+    locks the last claim's transaction holds (the statistics are those of the full backlog)."""
     engine = create_db_engine(url)
     if variant != "as now":
         with engine.begin() as conn:
-            conn.exec_driver_sql(OPEN_INDEX)
+            for statement in OPEN_INDEXES:
+                conn.exec_driver_sql(statement)
         checkpoint(url)
-    elapsed, got = 0.0, 0
+    elapsed, got, locks = 0.0, 0, None
     for n in range(claims + 1):
         now = utc_now()
         token = f"bench:{n}"
@@ -147,8 +150,17 @@ def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int]
                     session, token=token, now=now, lease_until=now + LEASE, limit=BATCH
                 )
             ]
+            counting = time.perf_counter()
+            if n == claims and engine.dialect.name == "postgresql":
+                locks = session.execute(
+                    sa.text(
+                        "select count(*) from pg_locks "
+                        "where locktype = 'advisory' and pid = pg_backend_pid()"
+                    )
+                ).scalar()
+            counted = time.perf_counter() - counting  # not part of the claim
         if n:  # the first one warms the connection and the statement cache
-            elapsed += time.perf_counter() - started
+            elapsed += time.perf_counter() - started - counted
             got += len(ids)
         with unit_of_work(engine) as session:
             session.execute(
@@ -157,7 +169,7 @@ def time_outbox_claims(url: str, claims: int, variant: str) -> tuple[float, int]
                 .values(status=OutboxStatus.SENT, lease_until=None)
             )
     engine.dispose()
-    return elapsed / claims, got
+    return elapsed / claims, got, locks
 
 
 def main() -> int:
@@ -173,7 +185,7 @@ def main() -> int:
     rows: list[list[str]] = []
     outbox_rows: list[list[str]] = []
     for database in databases:
-        for variant in ("as now", "partial index on open rows"):
+        for variant in ("as now", "prototype: partial indexes on open rows"):
             if database == "sqlite":
                 path = sqlite_path("claim-outbox")
                 url = f"sqlite:///{path}"
@@ -183,7 +195,7 @@ def main() -> int:
             try:
                 seed(url, people, now=utc_now(), mode="due_now")
                 prepare_outbox(url)
-                seconds, got = time_outbox_claims(url, args.claims, variant)
+                seconds, got, locks = time_outbox_claims(url, args.claims, variant)
             finally:
                 if database == "sqlite":
                     sqlite_remove(Path(path))
@@ -198,6 +210,7 @@ def main() -> int:
                     f"**{1000 * seconds:.1f}**",
                     f"{1000 * seconds / BATCH:.3f}",
                     f"{got:,}",
+                    "-" if locks is None else f"{locks:,}",
                 ]
             )
         results = {}
@@ -240,7 +253,15 @@ def main() -> int:
     print("\nThe courier's outbox claim (any chat), the same backlog rendered to outbox rows:\n")
     print(
         md_table(
-            ["database", "outbox backlog", "claim", "ms per claim of 200", "ms per row", "claimed"],
+            [
+                "database",
+                "outbox backlog",
+                "claim",
+                "ms per claim of 200",
+                "ms per row",
+                "claimed",
+                "advisory locks held by the last claim",
+            ],
             outbox_rows,
         )
     )

@@ -24,9 +24,9 @@ and the run would measure the pacing (bench.reply_latency shows that). Database:
 (the default deployment). The three bots run in turn, --reps times (3; 1 with --quick), and the
 median run of each counts.
 
-Last row, for attribution: the same N x 4 taps straight into `CoachService.handle(Inbound(...))`
-in this process (no Telegram, no PTB, no courier; the check-ins rendered by the service's own
-`render_followups`).
+Last row, for attribution: the same N x 4 taps straight into `CoachService.handle` in this
+process (no Telegram, no PTB, no courier; the check-ins rendered by the service's own
+`render_followups`; the taps Telegram-shaped, through the adapter's `to_inbound`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from bench._common import (
     sqlite_remove,
     utc_now,
 )
+from bench._updates import tap_inbound
 from tests.support.botapi_standin import SentMessage
 
 FIRST_CHAT = 1_000_001  # seed(): telegram ids are 1_000_000 + person id
@@ -150,24 +151,22 @@ async def coach_logic_only(people: int) -> dict[str, Any]:
     each tap the next question's buttons are read back from the outbox (untimed)."""
     from coach.clock import SystemClock
     from coach.coaching.conversation import Coach
-    from coach.coaching.replies import Inbound, UserRef
     from coach.content import load_content
     from coach.pipeline.service import CoachService
     from coach.settings import Settings
     from coach.storage.database import create_db_engine
 
-    def latest_buttons(engine: Any, chat: int) -> list[list[str]]:
+    def latest_question(engine: Any, chat: int) -> tuple[str, Any]:
         with engine.connect() as conn:
-            rows = conn.execute(
+            text, buttons = conn.execute(
                 sa.text(
-                    "select buttons from outbox_message where chat_id = :c and kind = 'text' "
+                    "select text, buttons from outbox_message where chat_id = :c and kind = 'text' "
                     "order by id desc limit 1"
                 ),
                 {"c": chat},
-            ).scalar()
+            ).one()
             conn.rollback()
-        buttons = json.loads(rows) if isinstance(rows, str) else rows
-        return [button for row in buttons for button in row]
+        return text, json.loads(buttons) if isinstance(buttons, str) else buttons
 
     path = sqlite_path("logic")
     url = f"sqlite:///{path}"
@@ -190,17 +189,9 @@ async def coach_logic_only(people: int) -> dict[str, Any]:
         per_tap = dict.fromkeys(COACH_TAPS, 0.0)
         update_ids = iter(range(1, 10 * people * len(COACH_TAPS)))
         for chat in range(FIRST_CHAT, FIRST_CHAT + people):
-            user = UserRef(user_id=chat, chat_id=chat)
             for label in COACH_TAPS:
-                data = next(d for text, d in latest_buttons(engine, chat) if label in text)
-                inbound = Inbound(
-                    "button",
-                    user,
-                    next(update_ids),
-                    text=data,
-                    message_id=1,
-                    message_text="The question",
-                )
+                text, buttons = latest_question(engine, chat)
+                inbound = tap_inbound(chat, 1, text, buttons, label, next(update_ids))
                 started = time.perf_counter()
                 service.handle(inbound)
                 per_tap[label] += time.perf_counter() - started

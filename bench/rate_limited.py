@@ -120,7 +120,7 @@ async def main(count: int, deadline: float, baseline: bool) -> int:
                 f"{r['due']:,}",
                 f"{r['accepted']:,}" + ("" if r["accepted"] >= r["due"] else " (deadline)"),
                 f"**{r['rejected']}**",
-                f"**{r['rate']:.1f}**",
+                f"**{r['rate']:.2f}**",
                 f"{r['overall']:.1f}",
                 r["burst"],
                 f"{r['span']:.1f}",
@@ -151,7 +151,7 @@ async def main(count: int, deadline: float, baseline: bool) -> int:
         met = r["rate"] >= TARGET_RATE and r["rejected"] == 0
         print(
             f"Target (>= {TARGET_RATE:.0f} msg/s with zero 429s), {label}: "
-            f"{'met' if met else 'MISSED'}: {r['rate']:.1f} msg/s, {r['rejected']} x 429 "
+            f"{'met' if met else 'MISSED'}: {r['rate']:.2f} msg/s, {r['rejected']} x 429 "
             f"(run took {r['took']:.1f} s)."
         )
     return 0
