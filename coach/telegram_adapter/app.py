@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from telegram import BotCommand
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from tornado.httpserver import HTTPServer
 
@@ -23,6 +25,7 @@ from coach.clock import Clock, SystemClock
 from coach.coaching.conversation import Coach
 from coach.content import load_content
 from coach.content.loader import MENU_COMMANDS
+from coach.logging_setup import loop_exception_handler
 from coach.observability import (
     CoachMetrics,
     DatabaseCounts,
@@ -33,7 +36,7 @@ from coach.observability import (
 from coach.pipeline.courier import Courier
 from coach.pipeline.dispatcher import Dispatcher
 from coach.pipeline.service import CoachService
-from coach.settings import Settings
+from coach.settings import Settings, StartupError
 from coach.storage.database import (
     DatabaseUnavailable,
     create_db_engine,
@@ -49,6 +52,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS = MENU_COMMANDS  # the menu's order and names live with the content's descriptions
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+BOT_API_ATTEMPTS = 3  # getMe at start-up, 1 s then 2 s apart
 
 
 def runtime_of(application: Application) -> CoachRuntime:
@@ -102,11 +106,8 @@ def build_application(
         await application.bot.set_my_commands(
             [BotCommand(name, content.ui(f"cmd_{name}")) for name in COMMANDS]
         )
-        if settings.http_listen:
-            http_app = build_http_app(runtime.metrics, runtime.health, runtime.dispatcher)
-            runtime.http_server, runtime.http_port = start_http_server(
-                http_app, settings.http_listen
-            )
+        if settings.http_listen and runtime.http_server is None:
+            _start_health_server(runtime, settings)
 
     async def post_shutdown(application: Application) -> None:
         runtime = runtime_of(application)
@@ -181,15 +182,77 @@ def build_application(
     return application
 
 
-async def start_webhook(application: Application, settings: Settings) -> tuple[HTTPServer, int]:
-    """Register the webhook with Telegram and serve it; returns the server and its port."""
+def start_webhook_server(application: Application, settings: Settings) -> tuple[HTTPServer, int]:
+    """Serve the webhook endpoint; returns the server and its port."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
-    await application.bot.set_webhook(
-        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-    )
     app = webhook_app(runtime_of(application), urlsplit(settings.webhook_url).path, secret)
     return start_http_server(app, settings.webhook_listen)
+
+
+async def _register_webhook(application: Application, settings: Settings) -> None:
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    try:
+        await application.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    except BadRequest as exc:
+        raise StartupError(
+            f"Telegram refused COACH_WEBHOOK_URL ({exc.message}): use a public https:// URL on "
+            "port 443, 80, 88 or 8443"
+        ) from exc
+
+
+async def start_webhook(application: Application, settings: Settings) -> tuple[HTTPServer, int]:
+    """Serve the webhook and register it with Telegram; returns the server and its port."""
+    served = start_webhook_server(application, settings)
+    await _register_webhook(application, settings)
+    return served
+
+
+def _start_health_server(runtime: CoachRuntime, settings: Settings) -> tuple[HTTPServer, int]:
+    http_app = build_http_app(runtime.metrics, runtime.health, runtime.dispatcher)
+    runtime.http_server, runtime.http_port = start_http_server(http_app, settings.http_listen)
+    return runtime.http_server, runtime.http_port
+
+
+async def _connect_to_bot_api(application: Application) -> None:
+    """`getMe`, retried briefly: a rejected token stops at once, an unreachable API later."""
+    for attempt in range(1, BOT_API_ATTEMPTS + 1):
+        try:
+            await application.initialize()
+            return
+        except InvalidToken as exc:
+            raise StartupError(
+                "Telegram rejected the token: set TELEGRAM_BOT_TOKEN to the token @BotFather gave"
+            ) from exc
+        except (NetworkError, TelegramError) as exc:
+            if attempt == BOT_API_ATTEMPTS:
+                raise StartupError(
+                    f"cannot reach the Bot API at COACH_BOT_API_URL ({type(exc).__name__}, "
+                    f"{attempt} attempts): check the URL and this machine's network",
+                    exit_code=3,
+                ) from exc
+            log.warning(
+                "Bot API not reachable (attempt %d, %s): retrying in %d s",
+                attempt,
+                type(exc).__name__,
+                attempt,
+            )
+            await asyncio.sleep(attempt)
+
+
+def _listening(start: Callable[[], tuple[HTTPServer, int]], setting: str, value: str) -> HTTPServer:
+    """Bind a listener; an address that cannot be used is one line naming its setting."""
+    try:
+        return start()[0]
+    except OSError as exc:
+        raise StartupError(
+            f"{setting}={value} cannot be used ({exc.strerror or type(exc).__name__}): "
+            "choose a free port on an address of this machine, or stop what holds it"
+        ) from exc
 
 
 async def serve(settings: Settings, token: str) -> int:
@@ -198,6 +261,7 @@ async def serve(settings: Settings, token: str) -> int:
     runtime = runtime_of(application)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(loop_exception_handler)
 
     def on_signal() -> None:
         log.info("stop signal received: finishing the message in hand, then stopping")
@@ -206,33 +270,40 @@ async def serve(settings: Settings, token: str) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
-    try:
-        await application.initialize()
-    except InvalidToken:
-        log.error(
-            "Telegram rejected the token: set TELEGRAM_BOT_TOKEN to the token @BotFather gave"
-        )
-        return 2
-    except (NetworkError, TelegramError) as exc:
-        log.error(
-            "cannot reach the Bot API at COACH_BOT_API_URL (%s): check the URL and the network",
-            type(exc).__name__,
-        )
-        return 3
+    await _connect_to_bot_api(application)
     poller: Poller | None = None
     webhook_server: HTTPServer | None = None
     try:
+        if settings.http_listen:
+            runtime.http_server = _listening(
+                lambda: _start_health_server(runtime, settings),
+                "COACH_HTTP_LISTEN",
+                settings.http_listen,
+            )
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
         if settings.mode == "webhook":
-            webhook_server, _ = await start_webhook(application, settings)
+            webhook_server = _listening(
+                lambda: start_webhook_server(application, settings),
+                "COACH_WEBHOOK_LISTEN",
+                settings.webhook_listen,
+            )
+            await _register_webhook(application, settings)
         else:
             await application.bot.delete_webhook()
             poller = Poller(runtime, allowed_updates=ALLOWED_UPDATES)
             poller.start()
         log.info("coach started in %s mode", settings.mode)
         await stopped.wait()
+    except (NetworkError, TelegramError) as exc:
+        if isinstance(exc, InvalidToken):
+            raise StartupError("Telegram rejected the token: check TELEGRAM_BOT_TOKEN") from exc
+        raise StartupError(
+            f"the Bot API at COACH_BOT_API_URL failed during start-up ({type(exc).__name__}): "
+            "check the URL and the network, then start again",
+            exit_code=3,
+        ) from exc
     finally:
         if poller is not None:
             await poller.stop()
@@ -255,18 +326,35 @@ async def serve(settings: Settings, token: str) -> int:
     return 0
 
 
-def run_bot(settings: Settings, token: str) -> int:
+def prepare_database(settings: Settings) -> None:
+    """Wait for the database (COACH_DATABASE_WAIT_SECONDS), then migrate it; StartupError if not."""
     try:
         wait_for_database(
             settings.resolved_database_url, max_wait_seconds=settings.database_wait_seconds
         )
+        migrate(settings.resolved_database_url)
     except DatabaseUnavailable as exc:
-        log.error(
-            "database still unreachable after %.0f s (%s): check COACH_DATABASE_URL and that "
-            "the server is up (COACH_DATABASE_WAIT_SECONDS sets how long to wait)",
-            settings.database_wait_seconds,
-            exc,
-        )
-        return 3
-    migrate(settings.resolved_database_url)
+        raise StartupError(
+            f"database still unreachable after {settings.database_wait_seconds:.0f} s ({exc}): "
+            "check COACH_DATABASE_URL and that the server is up "
+            "(COACH_DATABASE_WAIT_SECONDS sets how long to wait)",
+            exit_code=3,
+        ) from exc
+    except OSError as exc:  # the SQLite file's folder cannot be created or written
+        raise StartupError(
+            f"cannot create the database file ({exc.strerror or type(exc).__name__}): "
+            "set COACH_DATA_DIR to a folder the coach may write, or COACH_DATABASE_URL"
+        ) from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise StartupError(
+            f"the database at COACH_DATABASE_URL refused the schema update "
+            f"({type(exc).__name__}): check the user's rights on it",
+            exit_code=3,
+        ) from exc
+    log.info("database ready: %s", settings.database_shown)
+
+
+def run_bot(settings: Settings, token: str) -> int:
+    """Start the coach; raises StartupError (one line for the operator) when it cannot start."""
+    prepare_database(settings)
     return asyncio.run(serve(settings, token))
