@@ -11,10 +11,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS
+from coach.content.report_keys import REPORT_FIELDS, REPORT_RULES, REPORT_UI
 
 # Commands shown in Telegram's menu, in this order; each has a description `ui.cmd_<name>`.
 MENU_COMMANDS = (
-    "checkin today progress settings pause resume stop emergency mydata delete help start"
+    "checkin today progress report settings pause resume stop emergency mydata delete help start"
 ).split()
 
 # Keys the code asks for. Adding a text to the code means adding it here and to content/.
@@ -98,6 +99,7 @@ REQUIRED_UI = [
     "deleted",
     "delete_cancelled",
     "slow_down",
+    *REPORT_UI,
     *(f"cmd_{name}" for name in MENU_COMMANDS),
 ]
 REQUIRED_ADVICE = [
@@ -127,7 +129,7 @@ PERSISTENCE_RULES = [
     "high_back_pain",
     "first_back_pain_over_50",
 ]
-REQUIRED_RULES = (*EMERGENCY_SIGNS, *URGENT_SIGNS, *SOON_SIGNS, *PERSISTENCE_RULES)
+REQUIRED_RULES = (*EMERGENCY_SIGNS, *URGENT_SIGNS, *SOON_SIGNS, *PERSISTENCE_RULES, *REPORT_RULES)
 # Questions and the option values the clinical core depends on (labels are free).
 REQUIRED_QUESTIONS: dict[str, tuple[str, ...]] = {
     "emergency": (*EMERGENCY_SIGNS, "none"),
@@ -184,6 +186,7 @@ ALLOWED_FIELDS = frozenset(
         "walks",
         "days",
         "date",
+        *REPORT_FIELDS,
     ]
 )
 TELEGRAM_BUTTON_LIMIT = 64
