@@ -14,7 +14,7 @@ from tests.support.bot_harness import BotHarness
 from tests.test_dispatch_under_load_and_faults import followup_statuses, seed_due_nudges
 
 
-async def test_pacer_spaces_messages_to_one_chat_by_a_second_and_not_other_chats() -> None:
+async def test_pacer_allows_a_short_burst_then_one_a_second_per_chat() -> None:
     now = [100.0]
     slept: list[float] = []
 
@@ -22,15 +22,22 @@ async def test_pacer_spaces_messages_to_one_chat_by_a_second_and_not_other_chats
         slept.append(seconds)
         now[0] += seconds
 
-    pacer = ChatPacer(monotonic=lambda: now[0], sleep=fake_sleep)
-    await pacer.wait_turn(1)
+    pacer = ChatPacer(monotonic=lambda: now[0], sleep=fake_sleep, burst=3)
+    for _ in range(3):  # a tap's answer: edit, reply, and one more, at once
+        await pacer.wait_turn(1)
     await pacer.wait_turn(2)  # another chat: no wait
+    assert slept == []
     now[0] += 0.25
-    await pacer.wait_turn(1)  # same chat a quarter second later: waits the rest
+    await pacer.wait_turn(1)  # the fourth within a quarter second waits for a token
     assert slept == [0.75]
-    now[0] += 5
+    await pacer.wait_turn(1)  # and the next one a whole interval
+    assert slept == [0.75, 1.0]
+    now[0] += 10  # a quiet while refills the burst, no more
+    for _ in range(3):
+        await pacer.wait_turn(1)
+    assert slept == [0.75, 1.0]
     await pacer.wait_turn(1)
-    assert slept == [0.75]
+    assert slept == [0.75, 1.0, 1.0]
 
 
 async def test_stop_finishes_the_followup_in_hand_and_releases_the_rest(sqlite_url: str) -> None:

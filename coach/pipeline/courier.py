@@ -33,6 +33,7 @@ from coach.clock import Clock
 from coach.pipeline.sending import (
     MAX_ATTEMPTS,
     ChatPacer,
+    HandOff,
     PermanentError,
     RecipientBlocked,
     RetryLater,
@@ -133,9 +134,25 @@ class Courier:
 
     # ------------------------------------------------------------------ entry points
 
-    async def deliver_chat(self, chat_id: int) -> DeliveryReport:
-        """Send what one chat is owed, now (after a reply was committed); short waits in line."""
+    def new_hand_off(self) -> HandOff:
+        """A claim token for a unit of work to claim the reply it writes (see CoachService)."""
+        return HandOff(token=f"{self.owner}:{uuid.uuid4().hex[:8]}", lease=self.lease)
+
+    async def deliver_chat(
+        self,
+        chat_id: int,
+        handed: Sequence[OutboxMessage] = (),
+        hand_off: HandOff | None = None,
+    ) -> DeliveryReport:
+        """Send what one chat is owed, now (after a reply was committed); short waits in line.
+
+        Rows `handed` over already claimed (with `hand_off`'s token) go out at once; when all of
+        them are delivered there is nothing else to ask the database about this chat."""
         report = DeliveryReport()
+        if handed and hand_off is not None:
+            report.add(await self._send_claimed((hand_off.token, list(handed))))
+            if report.sent == len(handed):
+                return report
         for _ in range(INLINE_ROUNDS):
             claimed = await self._claim(chat_id=chat_id)
             if claimed[1]:
@@ -245,6 +262,22 @@ class Courier:
     async def _send_chat(
         self, token: str, rows: Sequence[OutboxMessage], report: DeliveryReport
     ) -> None:
+        """Send one chat's rows in order. Delivered rows are marked sent together, when the chat's
+        rows are done or sending stops early (one unit of work instead of one per row)."""
+        delivered: list[tuple[OutboxMessage, int | None]] = []
+        try:
+            await self._send_rows(token, rows, report, delivered)
+        finally:
+            if delivered:
+                await self._mark_delivered(token, delivered, report)
+
+    async def _send_rows(
+        self,
+        token: str,
+        rows: Sequence[OutboxMessage],
+        report: DeliveryReport,
+        delivered: list[tuple[OutboxMessage, int | None]],
+    ) -> None:
         for index, row in enumerate(rows):
             if self.stopping:
                 await asyncio.to_thread(self._settle_release, [r.id for r in rows[index:]], token)
@@ -284,16 +317,26 @@ class Courier:
                 report.followups_failed += 1 if row.followup_id else 0
                 await self._settle(self._settle_failed, row, token, f"rejected: {exc}")
                 continue
-            owned = await self._settle(self._settle_sent, row, token, message_id)
-            if not owned:
+            delivered.append((row, message_id))
+
+    async def _mark_delivered(
+        self,
+        token: str,
+        delivered: list[tuple[OutboxMessage, int | None]],
+        report: DeliveryReport,
+    ) -> None:
+        sent = [(row.id, message_id) for row, message_id in delivered if row.id is not None]
+        owned = set(await self._settle(self._settle_sent, sent, token))
+        now = self.clock.now()
+        for row, _ in delivered:
+            if row.id not in owned:
                 report.lost_claims += 1
                 log.warning("outbox row %s was sent after its claim lapsed", row.id)
             report.sent += 1
             if row.followup_id:
                 report.followups_sent += 1
-                due = row.created_at
-                if due is not None:
-                    report.lag_seconds.append((self.clock.now() - due).total_seconds())
+                if row.created_at is not None:
+                    report.lag_seconds.append((now - row.created_at).total_seconds())
 
     # ------------------------------------------------------------------ settling (in threads)
 
@@ -313,16 +356,9 @@ class Courier:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _settle_sent(self, row: OutboxMessage, token: str, message_id: int | None) -> bool:
+    def _settle_sent(self, sent: list[tuple[int, int | None]], token: str) -> list[int]:
         with unit_of_work(self.engine) as session:
-            assert row.id is not None
-            return outbox.mark_sent(
-                session,
-                message_id=row.id,
-                token=token,
-                now=self.clock.now(),
-                telegram_message_id=message_id,
-            )
+            return outbox.mark_sent_many(session, sent=sent, token=token, now=self.clock.now())
 
     def _settle_retry(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -14,6 +15,15 @@ from coach.storage.models import OutboxMessage
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """A claim the courier lends to a unit of work: the reply it writes is claimed in the same
+    transaction, so it goes out right after commit without a claim round trip."""
+
+    token: str
+    lease: timedelta
 
 
 class SendError(Exception):
@@ -47,30 +57,40 @@ class Sender(Protocol):
 
 
 class ChatPacer:
-    """At most about one message per `interval` seconds to any one chat (Telegram's limit)."""
+    """About one message per `interval` seconds to any one chat over time (Telegram's limit),
+    with short bursts allowed: a tap's answer (the "✓ chosen" edit and the next question) goes
+    out at once instead of a second apart. Telegram tolerates short bursts in one chat; a 429
+    that still comes is waited out by the courier."""
 
     def __init__(
         self,
         interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        burst: int = 3,
     ) -> None:
         self.interval = interval
         self.monotonic = monotonic
         self.sleep = sleep
-        self.last: dict[int, float] = {}
+        self.burst = max(burst, 1)
+        # Per chat: (tokens left, when counted). A token is one message; one comes back per
+        # interval, up to `burst`.
+        self.tokens: dict[int, tuple[float, float]] = {}
 
     async def wait_turn(self, chat_id: int) -> None:
         if self.interval <= 0:
             return
         now = self.monotonic()
-        previous = self.last.get(chat_id)
-        if previous is not None and now - previous < self.interval:
-            await self.sleep(self.interval - (now - previous))
+        tokens, counted = self.tokens.get(chat_id, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - counted) / self.interval)
+        if tokens < 1:
+            await self.sleep((1 - tokens) * self.interval)
             now = self.monotonic()
-        self.last[chat_id] = now
-        if len(self.last) > 50_000:  # forget chats idle for longer than the interval
-            self.last = {c: t for c, t in self.last.items() if now - t < self.interval}
+            tokens = 1.0
+        self.tokens[chat_id] = (tokens - 1, now)
+        if len(self.tokens) > 50_000:  # forget chats whose bucket has filled up again
+            full = self.burst * self.interval
+            self.tokens = {c: v for c, v in self.tokens.items() if now - v[1] < full}
 
 
 def backoff(attempts: int) -> timedelta:

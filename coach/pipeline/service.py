@@ -17,10 +17,11 @@ from sqlmodel import Session
 from coach.clock import Clock
 from coach.coaching.conversation import Coach, PreparedFollowUp
 from coach.coaching.replies import Choice, Inbound, Outcome, Reply
+from coach.pipeline.sending import HandOff
 from coach.storage import followups, inbox, outbox
 from coach.storage import repository as repo
 from coach.storage.database import DatabaseUnavailable, lock_person, unit_of_work
-from coach.storage.models import Person
+from coach.storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ class Handled:
     chat_id: int
     duplicate: bool = False
     ack: str | None = None
+    # The rows written and already claimed with the hand-off's token (empty: nothing to send
+    # at once, or the chat had older rows waiting and the courier claims in order).
+    handed: tuple[OutboxMessage, ...] = ()
 
 
 @dataclass
@@ -73,7 +77,7 @@ class CoachService:
 
     # ------------------------------------------------------------------ inputs
 
-    def handle(self, inbound: Inbound) -> Handled:
+    def handle(self, inbound: Inbound, hand_off: HandOff | None = None) -> Handled:
         """Handle one input exactly once. Raises DatabaseUnavailable: retry the whole input."""
         chat_id = inbound.user.chat_id
         try:
@@ -82,8 +86,9 @@ class CoachService:
                 if not self._first_time(session, inbound):
                     return Handled(chat_id, duplicate=True)
                 outcome = self._route(session, inbound)
-                self._queue_outcome(session, inbound, outcome)
-                return Handled(chat_id, ack=outcome.ack)
+                rows = self._queue_outcome(session, inbound, outcome)
+                handed = self._hand_off(session, rows, hand_off)
+                return Handled(chat_id, ack=outcome.ack, handed=handed)
         except DatabaseUnavailable:
             raise
         except Exception:
@@ -103,8 +108,19 @@ class CoachService:
                     (Choice(self.coach.content.ui("btn_help"), action="help"),),
                 ),
             )
-            self._queue(session, chat_id, person, _outgoing([reply]))
-        return Handled(chat_id)
+            rows = self._queue(session, chat_id, person, _outgoing([reply]))
+            handed = self._hand_off(session, rows, hand_off)
+        return Handled(chat_id, handed=handed)
+
+    def _hand_off(
+        self, session: Session, rows: list[OutboxMessage], hand_off: HandOff | None
+    ) -> tuple[OutboxMessage, ...]:
+        if hand_off is None or not rows:
+            return ()
+        lease_until = self.clock.now() + hand_off.lease
+        if not outbox.hand_off(session, rows, token=hand_off.token, lease_until=lease_until):
+            return ()
+        return tuple(rows)
 
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         if inbound.update_id is None:
@@ -115,7 +131,9 @@ class CoachService:
         """The coach's router decides (coach/coaching/router.py)."""
         return self.coach.route(session, inbound)
 
-    def _queue_outcome(self, session: Session, inbound: Inbound, outcome: Outcome) -> None:
+    def _queue_outcome(
+        self, session: Session, inbound: Inbound, outcome: Outcome
+    ) -> list[OutboxMessage]:
         messages: list[outbox.Outgoing] = []
         if outcome.chosen and inbound.message_id is not None and inbound.message_text:
             # Show the choice on the question and take its buttons away.
@@ -125,12 +143,15 @@ class CoachService:
                     edit_message_id=inbound.message_id,
                 )
             )
+        if outcome.photo is not None:
+            messages.append(outbox.Outgoing(text=outcome.photo[0], photo=outcome.photo[1]))
         if outcome.document is not None:
             messages.append(outbox.Outgoing(text="", document=outcome.document))
         messages += _outgoing(outcome.replies)
-        if messages:
-            person = repo.person_by_telegram_id(session, inbound.user.user_id)
-            self._queue(session, inbound.user.chat_id, person, messages)
+        if not messages:
+            return []
+        person = repo.person_by_telegram_id(session, inbound.user.user_id)
+        return self._queue(session, inbound.user.chat_id, person, messages)
 
     def _queue(
         self,
@@ -140,10 +161,10 @@ class CoachService:
         messages: list[outbox.Outgoing],
         *,
         followup_id: int | None = None,
-    ) -> None:
+    ) -> list[OutboxMessage]:
         now = self.clock.now()
         expiry = self.followup_expiry if followup_id is not None else REPLY_EXPIRES_AFTER
-        outbox.enqueue(
+        return outbox.enqueue(
             session,
             chat_id=chat_id,
             person_id=person.id if person is not None else None,

@@ -25,7 +25,8 @@ _CHAT_LOCK_BIT = 1 << 62
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to write: text with rows of stored choices, a document or an edit.
+    """One message to write: text with rows of stored choices, a document, a photo (PNG bytes,
+    its caption in `text`) or an edit.
 
     A stored choice is [label, "q", token, value] (an answer) or [label, "a", action]: the
     coach's choices, not a transport's encoding of them.
@@ -35,6 +36,7 @@ class Outgoing:
     buttons: Sequence[Sequence[Sequence[str]]] = ()
     document: tuple[str, bytes] | None = None
     edit_message_id: int | None = None
+    photo: bytes | None = None
 
 
 def enqueue(
@@ -52,6 +54,8 @@ def enqueue(
         kind = (
             "document"
             if message.document is not None
+            else "photo"
+            if message.photo is not None
             else "edit"
             if message.edit_message_id is not None
             else "text"
@@ -63,7 +67,7 @@ def enqueue(
             text=message.text,
             buttons=[[list(cell) for cell in row] for row in message.buttons],
             document_name=message.document[0] if message.document else None,
-            document_body=message.document[1] if message.document else None,
+            document_body=message.document[1] if message.document else message.photo,
             edit_message_id=message.edit_message_id,
             followup_id=followup_id,
             next_attempt_at=now,
@@ -74,6 +78,38 @@ def enqueue(
         rows.append(row)
     session.flush()
     return rows
+
+
+def hand_off(
+    session: Session, rows: Sequence[OutboxMessage], *, token: str, lease_until: datetime
+) -> bool:
+    """Claim rows just written, in their own transaction, when nothing earlier of their chat is
+    still open: the reply then goes out right after commit without a claim round trip. False
+    (rows left pending for the next claim) when the chat has older rows waiting."""
+    ids = [row.id for row in rows if row.id is not None]
+    if not ids:
+        return False
+    chat_id = rows[0].chat_id
+    earlier_open = session.execute(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            col(OutboxMessage.id) < min(ids),
+            col(OutboxMessage.status).in_(OPEN),
+        )
+        .limit(1)
+    ).first()
+    if earlier_open is not None:
+        return False
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids))
+        .values(status=OutboxStatus.SENDING, claimed_by=token, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    for row in rows:
+        row.status, row.claimed_by, row.lease_until = OutboxStatus.SENDING, token, lease_until
+    return True
 
 
 def _deliverable(row: type[OutboxMessage] | OutboxMessage, now: datetime) -> sa.ColumnElement[bool]:
@@ -154,32 +190,68 @@ def mark_sent(
     session: Session, *, message_id: int, token: str, now: datetime, telegram_message_id: int | None
 ) -> bool:
     """Settle a delivered row; False when the claim is no longer ours (nothing is changed)."""
-    result = session.execute(
-        sa.update(OutboxMessage)
-        .where(_owned(message_id, token))
+    return bool(
+        mark_sent_many(session, sent=[(message_id, telegram_message_id)], token=token, now=now)
+    )
+
+
+def mark_sent_many(
+    session: Session,
+    *,
+    sent: Sequence[tuple[int, int | None]],
+    token: str,
+    now: datetime,
+) -> list[int]:
+    """Settle delivered rows (id, Telegram message id) in one statement batch; returns the ids
+    that were still ours (the others are left as they are)."""
+    if not sent:
+        return []
+    ids = [message_id for message_id, _ in sent]
+    owned_rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.followup_id)
+        .where(
+            col(OutboxMessage.id).in_(ids),
+            col(OutboxMessage.claimed_by) == token,
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+        )
+        .with_for_update()
+    ).all()
+    owned = [row_id for row_id, _ in owned_rows]
+    if not owned:
+        return []
+    telegram_ids = dict(sent)
+    # Core statements with executemany: one round of parameter sets, no ORM bookkeeping.
+    outbox_table = OutboxMessage.metadata.tables["outbox_message"]
+    table = outbox_table.c
+    session.connection().execute(
+        sa.update(outbox_table)
+        .where(
+            table.id == sa.bindparam("row_id"),
+            table.claimed_by == token,
+            table.status == OutboxStatus.SENDING,
+        )
         .values(
             status=OutboxStatus.SENT,
             sent_at=now,
-            sent_message_id=telegram_message_id,
+            sent_message_id=sa.bindparam("telegram_id"),
             lease_until=None,
             # What was said is not kept once delivered (it can hold health details).
             text="",
             buttons=[],
             document_body=None,
-        )
+        ),
+        [{"row_id": i, "telegram_id": telegram_ids[i]} for i in owned],
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False
-    followup_id = session.execute(
-        select(OutboxMessage.followup_id).where(OutboxMessage.id == message_id)
-    ).scalar()
-    if followup_id is not None:
-        session.execute(
-            sa.update(FollowUp)
-            .where(col(FollowUp.id) == followup_id)
-            .values(status=FollowUpStatus.SENT, sent_at=now, sent_message_id=telegram_message_id)
+    carried = [(fid, telegram_ids[row_id]) for row_id, fid in owned_rows if fid is not None]
+    if carried:
+        followup_table = FollowUp.metadata.tables["followup"]
+        session.connection().execute(
+            sa.update(followup_table)
+            .where(followup_table.c.id == sa.bindparam("fid"))
+            .values(status=FollowUpStatus.SENT, sent_at=now, sent_message_id=sa.bindparam("mid")),
+            [{"fid": fid, "mid": mid} for fid, mid in carried],
         )
-    return True
+    return owned
 
 
 def mark_retry(

@@ -27,7 +27,8 @@ from coach.logging_setup import current_update
 from coach.observability import CoachMetrics, HealthState
 from coach.pipeline.courier import Courier
 from coach.pipeline.dispatcher import Dispatcher, DispatchReport
-from coach.pipeline.service import CoachService
+from coach.pipeline.sending import HandOff
+from coach.pipeline.service import CoachService, Handled
 from coach.storage.database import DatabaseUnavailable
 from coach.telegram_adapter.inbound import ForeignTap, kind_of, to_inbound
 
@@ -102,28 +103,33 @@ class CoachRuntime:
             allowed, warn = self.flood_guard.allow(inbound.user.user_id)
             if not allowed:
                 inbound = replace(inbound, kind="flooded", warn=warn)
+            hand_off = self.courier.new_hand_off()
             try:
-                handled = await asyncio.to_thread(self.service.handle, inbound)
+                handled = await asyncio.to_thread(self.service.handle, inbound, hand_off)
             except DatabaseUnavailable:
                 self.health.database_reachable = False
                 raise
             self.health.database_reachable = True
             # Stored and committed: the update is done as far as Telegram is concerned, so the
             # poller moves on (and the webhook answers 200) while the reply goes out beside it.
-            task = asyncio.create_task(self._answer(update, handled.chat_id, handled.ack))
+            task = asyncio.create_task(self._answer(update, handled, hand_off))
             self.replying.add(task)
             task.add_done_callback(self.replying.discard)
             return
         if self.on_processed is not None:
             self.on_processed(update)
 
-    async def _answer(self, update: Update, chat_id: int, ack: str | None) -> None:
+    async def _answer(self, update: Update, handled: Handled, hand_off: HandOff) -> None:
         try:
-            if update.callback_query is not None:
-                # An old query can no longer be answered; the reply still goes out.
-                with contextlib.suppress(TelegramError):
-                    await update.callback_query.answer(ack)
-            await self.courier.deliver_chat(chat_id)
+            # The tap's spinner is stopped while the reply goes out, not before it.
+            stop_spinner = (
+                asyncio.create_task(self._stop_spinner(update, handled.ack))
+                if update.callback_query is not None
+                else None
+            )
+            await self.courier.deliver_chat(handled.chat_id, handled.handed, hand_off)
+            if stop_spinner is not None:
+                await stop_spinner
         except DatabaseUnavailable:
             # Committed in the outbox: the background sender delivers it once the database is back.
             log.warning("database unreachable while sending a reply: it will follow")
@@ -132,6 +138,13 @@ class CoachRuntime:
         finally:
             if self.on_processed is not None:
                 self.on_processed(update)
+
+    @staticmethod
+    async def _stop_spinner(update: Update, ack: str | None) -> None:
+        # An old query can no longer be answered; the reply still goes out.
+        assert update.callback_query is not None
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(ack)
 
     async def wait_replies(self) -> None:
         """Let the replies in flight finish (when stopping)."""
