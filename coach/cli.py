@@ -1,4 +1,4 @@
-"""The `coach` command: `coach run`, `coach simulate`, `coach migrate`.
+"""The `coach` command: `coach run`, `coach simulate`, `coach migrate`, `coach report`.
 
 Every start-up failure an operator can cause ends in one line on stderr naming the setting and
 what to do, with exit code 2 (change the configuration) or 3 (a dependency did not answer after
@@ -13,6 +13,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from coach.content import ContentError, load_content
 from coach.logging_setup import configure_logging, report_failure
+from coach.operator_report import REPORT_HELP
+from coach.operator_report import add_arguments as add_report_arguments
 from coach.settings import Settings, StartupError, load_settings
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,migrate,simulate}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{run,migrate,simulate,report}"
+    )
     raw = argparse.RawDescriptionHelpFormatter
     sub.add_parser("run", help="run the Telegram bot", description=RUN_HELP, formatter_class=raw)
     sub.add_parser(
@@ -88,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     simulate.add_argument("journeys", nargs="*", help="journey names (default: all)")
+    report = sub.add_parser(
+        "report",
+        help="outcome counts for a period (no personal data)",
+        description=REPORT_HELP,
+        formatter_class=raw,
+    )
+    add_report_arguments(report)
     return parser
 
 
@@ -112,6 +123,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
         load_content(settings.content_dir)  # a broken folder is one line naming the file
         return run_simulation(args.journeys)
+    if args.command == "report":
+        from coach.operator_report import run_report
+
+        return run_report(args, settings)
     if args.command == "migrate":
         from coach.telegram_adapter.app import prepare_database
 

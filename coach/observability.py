@@ -20,6 +20,7 @@ from sqlmodel import col, func, select
 from coach.clinical.tiers import Tier
 from coach.clock import Clock
 from coach.storage.models import Decision, Episode, EpisodeStatus
+from coach.storage.outcomes import outcome_metrics
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,27 @@ class DatabaseCounts(Collector):
             tiers.add_metric([tier.name], by_tier.get(int(tier), 0))
         yield active
         yield tiers
+        yield from outcome_families(self.engine)
+
+
+def outcome_families(engine: sa.Engine) -> list[GaugeMetricFamily]:
+    """The operators' outcome counts (`coach report`, all time) as gauges: aggregates only.
+
+    Gauges, not counters: erasure and retention remove rows, so a figure can go down.
+    """
+    try:
+        metrics = outcome_metrics(engine)
+    except sa.exc.SQLAlchemyError:
+        return []
+    families: dict[str, GaugeMetricFamily] = {}
+    for metric in metrics:
+        family = families.get(metric.name)
+        if family is None:
+            labels = list(metric.labels)
+            family = GaugeMetricFamily(metric.name, metric.help, labels=labels)
+            families[metric.name] = family
+        family.add_metric(list(metric.labels.values()), metric.value)
+    return list(families.values())
 
 
 @dataclass

@@ -1,7 +1,4 @@
-"""`coach report`: outcomes over a period for operators, as a table or CSV. Counts only.
-
-Dates are whole UTC days: `--since 2026-03-01 --until 2026-03-31` covers both days in full.
-"""
+"""`coach report`: outcomes over a period for operators, as a table or CSV. Counts only."""
 
 from __future__ import annotations
 
@@ -13,7 +10,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from coach.settings import Settings
     from coach.storage.outcomes import Outcomes
+
+REPORT_HELP = """\
+Print what the coach achieved over a period, as counts only (no person, no answer, no id):
+people started, episodes by highest tier, escalations by rule, check-in adherence, the day
+recovery was confirmed (median and quartiles), and requests for the clinician report.
+
+Dates are whole UTC days: --since 2026-03-01 --until 2026-03-31 covers both days in full.
+An episode counts in the period it started; a check-in when it was opened; a recovery when
+the episode closed. The same figures, all time, are on /metrics as coach_outcome_*.
+
+database: COACH_DATABASE_URL (default: a SQLite file under COACH_DATA_DIR, ./data)"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,21 +40,15 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-31") from None
 
 
-def run_report(args: argparse.Namespace) -> int:
-    """Print the outcomes; 2 with one line on stderr when the settings or database are wrong."""
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the outcomes; 2 with one line on stderr when the dates or the database are wrong."""
     import sqlalchemy as sa
 
-    from coach.settings import SettingsError, load_settings
     from coach.storage.database import create_db_engine
     from coach.storage.outcomes import Period, outcomes
 
     if args.since and args.until and args.since > args.until:
         print("coach report: --since is after --until", file=sys.stderr)
-        return 2
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"coach report: {exc}", file=sys.stderr)
         return 2
     period = Period(
         since=datetime.combine(args.since, time(), UTC) if args.since else None,

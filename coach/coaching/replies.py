@@ -68,6 +68,7 @@ class Outcome:
     ack: str | None = None  # short toast for a button tap
     chosen: str | None = None  # label of the tapped option, shown on the old message
     document: tuple[str, bytes] | None = None  # (file name, content), e.g. the data export
+    photo: tuple[str, bytes] | None = None  # (one-line caption, PNG), e.g. the pain chart
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from coach.clinical import triage
 from coach.coaching.journeys import (
     checkin,
+    clinician_report,
     control,
     data_rights,
     free_text,
@@ -42,6 +43,7 @@ COMMANDS: dict[str, Journey] = {
     "checkin": checkin.checkin_now,
     "today": control.today,
     "progress": control.progress_report,
+    "report": clinician_report.clinician_report,
     "settings": control.settings_view,
     "pause": control.pause,
     "resume": control.resume,
@@ -57,6 +59,7 @@ ACTIONS: dict[str, Journey] = {
     "checkin": checkin.checkin_now,
     "today": control.today,
     "progress": control.progress_report,
+    "report": clinician_report.clinician_report,  # offered with SOON and URGENT advice
     "help": control.help_menu,
 }
 

@@ -6,6 +6,7 @@ id, a date of a single person or an answer. The same numbers feed `coach report`
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,3 +154,77 @@ def outcomes(engine: sa.Engine, period: Period | None = None) -> Outcomes:
             ),
         )
     return result
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    name: str
+    help: str
+    value: float
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def outcome_metrics(engine: sa.Engine) -> list[MetricSample]:
+    """The all-time outcomes as metric samples for /metrics (names are `coach_outcome_*`)."""
+    result = outcomes(engine)
+    samples = [
+        MetricSample(
+            "coach_outcome_people_started", "People who started a chat", result.people_started
+        ),
+        MetricSample(
+            "coach_outcome_people_consented",
+            "People who agreed to coaching",
+            result.people_consented,
+        ),
+        MetricSample(
+            "coach_outcome_checkins_opened", "Daily check-ins opened", result.checkins_opened
+        ),
+        MetricSample(
+            "coach_outcome_checkins_completed",
+            "Daily check-ins completed",
+            result.checkins_completed,
+        ),
+        MetricSample("coach_outcome_recoveries", "Episodes closed as recovered", result.recoveries),
+        MetricSample(
+            "coach_outcome_clinician_report_requests",
+            "Clinician reports asked for",
+            result.report_requests,
+        ),
+        MetricSample(
+            "coach_outcome_people_asking_for_clinician_report",
+            "People who asked for a clinician report at least once",
+            result.people_asking_for_report,
+        ),
+    ]
+    samples += [
+        MetricSample(
+            "coach_outcome_episodes", "Episodes started, by highest tier", n, {"tier": tier}
+        )
+        for tier, n in result.episodes_by_tier.items()
+    ]
+    samples += [
+        MetricSample(
+            "coach_outcome_escalations", "Escalation decisions, by rule", n, {"rule": rule}
+        )
+        for rule, n in result.escalations_by_rule.items()
+    ]
+    # Always present (NaN when there is nothing to measure), so dashboards show "no data".
+    adherence = result.checkin_adherence
+    samples.append(
+        MetricSample(
+            "coach_outcome_checkin_adherence_ratio",
+            "Completed out of opened daily check-ins",
+            math.nan if adherence is None else adherence,
+        )
+    )
+    q = result.recovery_day
+    for quantile, name in (("0.25", "q1"), ("0.5", "median"), ("0.75", "q3")):
+        samples.append(
+            MetricSample(
+                "coach_outcome_recovery_day",
+                "Day of the episode on which recovery was confirmed (day 1 = onset)",
+                math.nan if q is None else getattr(q, name),
+                {"quantile": quantile},
+            )
+        )
+    return samples

@@ -47,6 +47,14 @@ class TelegramSender:
                     InputFile(message.document_body, filename=message.document_name),
                 )
                 return sent.message_id
+            if message.kind == "photo":
+                assert message.document_body is not None
+                sent = await self.bot.send_photo(
+                    message.chat_id,
+                    InputFile(message.document_body, filename="chart.png"),
+                    caption=message.text or None,
+                )
+                return sent.message_id
             if message.kind == "edit":
                 assert message.edit_message_id is not None
                 await self.bot.edit_message_text(

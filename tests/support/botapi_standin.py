@@ -178,11 +178,11 @@ class UploadedFile:
 @dataclass(frozen=True)
 class SentMessage:
     """One message the bot sent or changed (sendMessage, editMessageText,
-    editMessageReplyMarkup, sendDocument).
+    editMessageReplyMarkup, sendDocument, sendPhoto).
 
-    ``text`` is what the bot sent (for sendDocument: the caption; for editMessageReplyMarkup: the
-    message's current text) including its markup; ``rendered_text`` is the text as Telegram
-    shows it, with ``parse_mode`` markup removed.
+    ``text`` is what the bot sent (for sendDocument and sendPhoto: the caption; for
+    editMessageReplyMarkup: the message's current text) including its markup; ``rendered_text``
+    is the text as Telegram shows it, with ``parse_mode`` markup removed.
     """
 
     chat_id: int
@@ -692,6 +692,7 @@ class BotApiStandIn:
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
             "sendChatAction": self._send_chat_action,
             "close": self._close,
             "logOut": self._log_out,
@@ -1692,6 +1693,58 @@ class BotApiStandIn:
             rendered=rendered,
             upload=upload,
             filename=filename,
+        )
+        return message
+
+    async def _send_photo(self, params: JSONDict) -> JSONDict:
+        """sendPhoto: an upload is kept (``file_bytes``) so tests can decode the picture."""
+        chat_id = self._target_chat(params)
+        self._check_rate_limit("sendPhoto")
+        photo = params.get("photo")
+        if photo is None or photo == "":
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        caption = params.get("caption")
+        parse_mode = params.get("parse_mode") or None
+        rendered: str | None = None
+        if caption is not None:
+            rendered = self._render(str(caption), parse_mode)
+            if utf16_len(rendered) > MAX_CAPTION_LENGTH:
+                raise _ApiError(400, "Bad Request: message caption is too long")
+        message_id = self._last_message_id.get(chat_id, 0) + 1
+        upload = photo if isinstance(photo, UploadedFile) else None
+        width = height = 0
+        if upload is not None:
+            if not upload.data:
+                raise _ApiError(400, "Bad Request: file must be non-empty")
+            if upload.data[:8] == b"\x89PNG\r\n\x1a\n":
+                width = int.from_bytes(upload.data[16:20], "big")
+                height = int.from_bytes(upload.data[20:24], "big")
+            else:
+                raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        size: JSONDict = {
+            "file_id": f"AgACAgIAAxkBAAStandInPhoto{chat_id}-{message_id}",
+            "file_unique_id": f"AQADPhoto{abs(chat_id)}{message_id}",
+            "width": width,
+            "height": height,
+            "file_size": len(upload.data) if upload else 0,
+        }
+        content: JSONDict = {"photo": [size]}
+        if rendered:
+            content["caption"] = rendered
+        markup = self._markup(params)
+        raw_caption = None if caption is None else str(caption)
+        message = self._store_bot_message(chat_id, content, markup, raw_caption, parse_mode)
+        self._record(
+            "sendPhoto",
+            chat_id,
+            message["message_id"],
+            raw_caption,
+            markup,
+            params,
+            parse_mode=parse_mode,
+            rendered=rendered,
+            upload=upload,
+            filename=upload.filename if upload else None,
         )
         return message
 

@@ -11,6 +11,7 @@ from datetime import time
 
 from coach.clinical import progress
 from coach.clinical.tiers import Tier
+from coach.coaching.journeys.clinician_report import chart_photo, long_date
 from coach.coaching.journeys.common import (
     Coaching,
     Turn,
@@ -83,7 +84,8 @@ def today(turn: Turn) -> Outcome:
 
 
 def progress_report(turn: Turn) -> Outcome:
-    """The pain trend and the highest advice given, for the open or the last episode."""
+    """The pain chart (a picture), then the same in words for screen readers: the pain trend
+    and the highest advice given, for the open or the last episode."""
     person, content = turn.person, turn.content
     episode = repo.open_episode(turn.session, person) or repo.latest_episode(turn.session, person)
     if episode is None or episode.onset_date is None:
@@ -95,11 +97,13 @@ def progress_report(turn: Turn) -> Outcome:
     text = content.ui(
         "progress",
         day=plan_day(turn, episode),
-        onset=episode.onset_date.isoformat(),
+        onset=long_date(content, episode.onset_date),
         trend=pain_trend(episode, done),
         tier_line=content.ui(_TIER_LINES[Tier(episode.tier)]),
     )
-    return with_resume(turn, [Reply(text)])
+    outcome = with_resume(turn, [Reply(text)])
+    outcome.photo = chart_photo(turn, episode)
+    return outcome
 
 
 def settings_view(turn: Turn) -> Outcome:

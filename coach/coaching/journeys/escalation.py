@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from coach.clinical import progress
 from coach.clinical.tiers import Finding, Tier
+from coach.coaching.journeys.clinician_report import offer
 from coach.coaching.journeys.common import (
     Turn,
     clear_flow,
@@ -49,6 +50,7 @@ def escalate(
     episode.tier = max(episode.tier, top.tier)
     reason = content.rule_reason(top.rule)
     seen = ((Choice(content.ui("btn_seen"), action="seen"),),)
+    report = offer(content)  # the one-page summary for a doctor, with SOON and URGENT advice
     if top.tier == Tier.EMERGENCY:
         episode.status = EpisodeStatus.HALTED_EMERGENCY
         repo.cancel_pending_followups(session, person=person)
@@ -61,9 +63,9 @@ def escalate(
         clear_flow(person)
         summary = doctor_summary(turn, episode)
         text = content.advice("urgent", number=turn.number, reason=reason, summary=summary)
-        return [Reply(text, seen)]
+        return [Reply(text, (*seen, report))]
     summary = doctor_summary(turn, episode)
-    replies = [Reply(content.advice("soon", reason=reason, summary=summary))]
+    replies = [Reply(content.advice("soon", reason=reason, summary=summary), (report,))]
     if any(f.rule == "low_mood" for f in findings):
         replies.append(Reply(content.advice("low_mood")))
     return replies
@@ -83,7 +85,8 @@ def standing_advice(turn: Turn, episode: Episode) -> Reply:
         return Reply(content.advice("emergency", number=turn.number, reason=reason), choices)
     summary = doctor_summary(turn, episode)
     return Reply(
-        content.advice("urgent", number=turn.number, reason=reason, summary=summary), choices
+        content.advice("urgent", number=turn.number, reason=reason, summary=summary),
+        (*choices, offer(content)),
     )
 
 
