@@ -161,3 +161,39 @@ def test_bad_value_in_dot_env_names_the_variable(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("COACH_DEFAULT_TIMEZONE=Nowhere/Town\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="COACH_DEFAULT_TIMEZONE"):
         load_settings()
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "0.0.0.0:8443", "localhost:65535", ":8080"])
+def test_listen_addresses_take_host_and_port(monkeypatch: pytest.MonkeyPatch, listen: str) -> None:
+    monkeypatch.setenv("COACH_WEBHOOK_LISTEN", listen)
+    assert load_settings().webhook_listen == listen
+
+
+def test_an_empty_health_address_switches_the_endpoint_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COACH_HTTP_LISTEN", "")
+    assert load_settings().http_listen == ""
+
+
+def test_the_secrets_to_redact_include_the_database_password_as_written_and_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("COACH_WEBHOOK_SECRET", "hook-secret")
+    monkeypatch.setenv("COACH_DATABASE_URL", "postgresql+psycopg://coach:p%40ss-word@db/coach")
+    settings = load_settings()
+    assert set(settings.secret_values()) == {
+        TOKEN,
+        TOKEN.split(":")[1],
+        "hook-secret",
+        "p%40ss-word",
+        "p@ss-word",
+    }
+    assert settings.database_shown == "postgresql+psycopg://coach:***@db/coach"
+
+
+def test_the_default_content_is_the_one_shipped_with_the_coach() -> None:
+    content = load_settings().content_dir
+    assert (content / "sources.yaml").is_file()
+    assert (content / "en" / "coach.yaml").is_file()
