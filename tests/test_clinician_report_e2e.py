@@ -56,7 +56,7 @@ async def three_days_without_improvement(bot: BotHarness) -> list[SentMessage]:
     for day in (2, 3):
         await bot.advance_to(at(day, 19, 0))
         await bot.tap("None of these")
-        await bot.say("6")
+        await bot.tap("6")
         await bot.tap("Same")
         replies = await bot.tap("Ice/heat and walks")
         if day == 3:
@@ -89,7 +89,7 @@ async def test_progress_chart_without_advice_has_no_advice_mark(bot: BotHarness)
     await bot.symptom_check(SELF_CARE_CHECK)
     await bot.advance_to(at(2, 19, 0))
     await bot.tap("None of these")
-    await bot.say("4")
+    await bot.tap("4")
     await bot.tap("Better")
     await bot.tap("Ice/heat and walks")
     await bot.say("/progress")
