@@ -127,6 +127,7 @@ async def test_soon_advice_offers_the_report_and_the_tap_sends_a_one_page_pdf(
     assert "Of 2 check-ins: cold packs on 1, heat on 1, walks on 2." in text
     assert "General information only, no doses, shown on 23 March 2026" in text
     assert "ibuprofen" in text
+    assert "Pain scores (0 to 10), first to last: 6 → 6 → 6." in text
     assert "does not diagnose and never gives doses" in text
 
     # The page renders, with the chart on it.
@@ -181,3 +182,14 @@ async def test_report_before_any_check_says_there_is_nothing_yet(bot: BotHarness
 async def test_report_is_a_menu_command(bot: BotHarness) -> None:
     commands = {c["command"]: c["description"] for c in bot.api.commands}
     assert commands.get("report") == "A summary for your doctor (PDF)"
+
+
+def test_every_report_text_key_is_used_by_the_code() -> None:
+    from pathlib import Path
+
+    from coach.content.report_keys import REPORT_UI
+
+    root = Path(__file__).resolve().parent.parent / "coach"
+    code = "".join(p.read_text() for p in root.rglob("*.py") if p.name != "report_keys.py")
+    unused = [key for key in REPORT_UI if f'"{key}"' not in code]
+    assert unused == []

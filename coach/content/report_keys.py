@@ -11,7 +11,7 @@ REPORT_UI = [
     "report_prepared",
     "report_onset",
     "report_onset_unknown",
-    "report_heading_pain",
+    "report_pain_trend",
     "report_heading_screens",
     "report_heading_decisions",
     "report_heading_tried",

@@ -73,7 +73,7 @@ def _layout(report: ClinicianReport, size: float):  # type: ignore[no-untyped-de
 
     def paragraph(text: str, *, style: str = "", scale: float = 1.0) -> None:
         pdf.set_font(FONT, style, size * scale)
-        pdf.multi_cell(0, line * scale, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, line * scale, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     paragraph(report.title, style="B", scale=1.6)
     paragraph(report.prepared, scale=0.9)

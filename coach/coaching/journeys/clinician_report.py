@@ -149,7 +149,7 @@ def report_of(turn: Turn, facts: EpisodeFacts) -> ClinicianReport:
         prepared=content.ui("report_prepared", date=long_date(content, today_local(turn))),
         summary=[_onset_line(turn, facts)],
         chart_png=chart,
-        chart_caption=content.ui("report_heading_pain"),
+        chart_caption=content.ui("report_pain_trend", trend=_trend(facts)),
         sections=[
             Section(
                 content.ui("report_heading_screens"),
@@ -164,6 +164,12 @@ def report_of(turn: Turn, facts: EpisodeFacts) -> ClinicianReport:
         ],
         disclaimer=content.ui("report_disclaimer"),
     )
+
+
+def _trend(facts: EpisodeFacts) -> str:
+    scores = [facts.baseline_pain] if facts.baseline_pain is not None else []
+    scores += [c.pain for c in facts.checkins if c.pain is not None]
+    return " → ".join(str(s) for s in scores) if scores else "-"
 
 
 def _onset_line(turn: Turn, facts: EpisodeFacts) -> str:
