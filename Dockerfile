@@ -3,10 +3,12 @@
 #   docker build -t recovery-coach .
 #   docker run --rm --env-file .env -v coach-data:/data recovery-coach
 #
-# Two stages: the builder installs the project and its pinned dependencies into a
-# virtual environment at /opt/venv; the runtime stage gets only that venv and the
-# content/ texts. Every dependency ships a manylinux wheel, so no compiler or apt
-# package is needed in either stage.
+# Two stages: the builder installs the project (with its content/ texts inside
+# the package) and its pinned dependencies into a virtual environment at
+# /opt/venv; the runtime stage gets only that venv, plus a copy of content/ at
+# /app/content (COACH_CONTENT_DIR) that an operator may replace with a volume to
+# edit texts without rebuilding. Every dependency ships a manylinux wheel, so no
+# compiler or apt package is needed in either stage.
 
 ########################################################################
 # Builder: /opt/venv with the project installed from the constraints file
@@ -22,8 +24,10 @@ WORKDIR /src
 
 # Only what `pip install .` needs (the .dockerignore allowlist keeps the context
 # to these files, so a local .env with the token never reaches the build).
-COPY pyproject.toml constraints.txt README.md ./
+# content/ is package data: the wheel ships it as coach/content/shipped.
+COPY pyproject.toml setup.py constraints.txt README.md ./
 COPY coach/ ./coach/
+COPY content/ ./content/
 
 RUN python -m venv /opt/venv \
     && pip install --no-cache-dir -c constraints.txt .

@@ -1,14 +1,12 @@
-"""The image's entry command, outside a container: build the wheel, install it with the pinned
-set into a fresh virtual environment, run `coach run` against the local PostgreSQL with the
-image's environment, and wait for /healthz to answer 200."""
+"""The image's entry command, outside a container: build the wheel, install it into a fresh
+virtual environment (tests/test_operator_wheel.py says how), run `coach run` against the local
+PostgreSQL with the image's environment, and wait for /healthz to answer 200."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from tests.conftest import POSTGRES_URL, TOKEN
 from tests.support.botapi_standin import BotApiStandIn
 from tests.test_operations import _free_port, _wait_healthy
+from tests.test_operator_wheel import build_and_install_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,41 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not POSTGRES_URL:
         pytest.skip("COACH_TEST_POSTGRES_URL is not set: no PostgreSQL server configured")
-    work = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "-c",
-            str(ROOT / "constraints.txt"),
-            "-w",
-            str(work),
-            str(ROOT),
-        ],
-        check=True,
-        timeout=300,
-    )
-    wheel = next(work.glob("recovery_coach-*.whl"))
-    venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-c",
-            str(ROOT / "constraints.txt"),
-            str(wheel),
-        ],
-        check=True,
-        timeout=600,
-    )
-    return venv
+    return build_and_install_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 async def test_the_image_entry_command_serves_healthz_on_postgres(
