@@ -32,7 +32,7 @@ def triage_answers(answers: Mapping[str, str]) -> list[Finding]:
     if answers.get("trigger") == SERIOUS_ACCIDENT_TRIGGER:
         findings.append(Finding(Tier.EMERGENCY, SERIOUS_ACCIDENT_TRIGGER))
     urgent = answers.get("urgent")
-    if urgent in URGENT_SIGNS:
+    if urgent in URGENT_SIGNS or urgent == "high_back_pain":
         findings.append(Finding(Tier.URGENT, urgent))
     if answers.get("location") == HIGH_BACK_LOCATION:
         findings.append(Finding(Tier.URGENT, "high_back_pain"))

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS
+from coach.content.lexicon_files import FREE_TEXT_UI, Lexicon, load_lexicon
 from coach.content.report_keys import REPORT_FIELDS, REPORT_RULES, REPORT_UI
 
 # Commands shown in Telegram's menu, in this order; each has a description `ui.cmd_<name>`.
@@ -100,6 +101,7 @@ REQUIRED_UI = [
     "delete_cancelled",
     "slow_down",
     *REPORT_UI,
+    *FREE_TEXT_UI,
     *(f"cmd_{name}" for name in MENU_COMMANDS),
 ]
 REQUIRED_ADVICE = [
@@ -135,17 +137,9 @@ REQUIRED_QUESTIONS: dict[str, tuple[str, ...]] = {
     "emergency": (*EMERGENCY_SIGNS, "none"),
     "location": ("lower_back", "lower_back_leg", "middle_back", "between_shoulders"),
     "onset": ("0", "1", "2", "5", "10", "15"),
-    "trigger": (
-        "lifting",
-        "sport",
-        "twist",
-        "posture",
-        "minor_fall",
-        "serious_accident",
-        "unknown",
-    ),
+    "trigger": tuple("lifting sport twist posture minor_fall serious_accident unknown".split()),
     "pain": tuple(str(n) for n in range(11)),
-    "urgent": (*URGENT_SIGNS, "none"),
+    "urgent": (*URGENT_SIGNS, "high_back_pain", "none"),
     "soon": (*SOON_SIGNS, "both", "none"),
     "age": ("under50", "over50_before", "over50_first"),
     "change": ("better", "same", "worse"),
@@ -269,6 +263,7 @@ class Content:
         self._rules = data.rules
         self._plan = data.plan
         self.sources = sources
+        self.lexicon: Lexicon | None = None  # the reader's words (content/<language>/lexicon/)
         self._questions = {
             qid: Question(qid, q.text.strip(), tuple((o.value, o.label) for o in q.options))
             for qid, q in data.questions.items()
@@ -392,6 +387,7 @@ def load_content(content_dir: Path, language: str = "en") -> Content:
                     f"{path}: entry questions.{qid}.{option.value}: label must be 1-64 characters"
                 )
     content = Content(data, sources)
+    content.lexicon = load_lexicon(content_dir / language / "lexicon", sources)
     for name, text in content.all_texts().items():
         _check_fields(name, text)
         if len(text) > TELEGRAM_TEXT_LIMIT:

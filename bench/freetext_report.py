@@ -1,0 +1,226 @@
+"""How well the coach understands what people type: the free-text corpora, scored.
+
+    .venv/bin/python -m bench.freetext_report [--corpus dev|heldout|all] [--misses]
+
+Reads every message of tests/corpus/dev/ and tests/corpus/heldout/ (format: the corpus README in
+the brief, one `messages:` list per file) with the real reader built from content/en/lexicon/,
+decides what the coach would do during a plan (emergency, urgent or soon question, the answer to
+a question, or nothing) and prints, for each corpus apart: recall per sign, emergency recall,
+urgent recall, soon recall, how questions are taken, the share of sign-free messages that would
+get a screening question (false questions), EMERGENCY alarms from denials, other people and the
+past (false alarms), and the time to read a message. `--misses` lists every message taken wrong.
+
+tests/test_freetext_corpus.py checks the same figures against the targets of issue 9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `coach` importable
+    sys.path.insert(0, str(ROOT))
+
+from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS  # noqa: E402
+from coach.clinical.understanding import Reader, Reading, reader_for  # noqa: E402
+from coach.content import load_content  # noqa: E402
+
+CORPORA = {
+    "dev": ROOT / "tests" / "corpus" / "dev",
+    "heldout": ROOT / "tests" / "corpus" / "heldout",
+}
+OUTCOMES = ("emergency", "urgent", "soon", "question", "none")
+RANK = {"none": 0, "question": 0, "soon": 1, "urgent": 2, "emergency": 3}
+SET_ASIDE_KINDS = ("denial", "other_person", "past")
+ALL_SIGNS = (*EMERGENCY_SIGNS, *URGENT_SIGNS, "high_back_pain", *SOON_SIGNS)
+
+# Targets of issue 9 (on every corpus).
+EMERGENCY_RECALL_TARGET = 0.97
+EMERGENCY_SIGN_TARGET = 0.90
+URGENT_RECALL_TARGET = 0.90
+FALSE_QUESTION_TARGET = 0.10
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    expect: str
+    signs: tuple[str, ...]
+    kind: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    case: Case
+    outcome: str
+    reading: Reading
+
+    @property
+    def reached(self) -> bool:
+        """The coach does at least what the message needs (a question is answered as one)."""
+        expect = self.case.expect
+        if expect == "question":
+            return self.outcome == "question"
+        if expect == "none":
+            return self.outcome in ("none", "question")
+        return RANK[self.outcome] >= RANK[expect]
+
+    def describe(self) -> str:
+        found = ", ".join(f"{m.sign}:{m.status.value} ({m.words})" for m in self.reading.mentions)
+        return (
+            f"[{self.case.expect}/{self.case.kind} {','.join(self.case.signs) or '-'}] "
+            f"-> {self.outcome}: {self.case.text!r}  {{{found}}}"
+        )
+
+
+@dataclass
+class CorpusReport:
+    name: str
+    scored: list[Scored] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def of(self, expect: str) -> list[Scored]:
+        return [s for s in self.scored if s.case.expect == expect]
+
+    def recall(self, expect: str) -> tuple[int, int]:
+        rows = self.of(expect)
+        return sum(s.reached for s in rows), len(rows)
+
+    def sign_recall(self) -> dict[str, tuple[int, int]]:
+        """Per sign, of the messages reporting it: how many got at least the question it needs."""
+        table: dict[str, list[int]] = {}
+        for s in self.scored:
+            if s.case.expect not in ("emergency", "urgent", "soon"):
+                continue
+            for sign in s.case.signs:
+                hit, n = table.setdefault(sign, [0, 0])
+                table[sign] = [hit + s.reached, n + 1]
+        return {sign: (hit, n) for sign, (hit, n) in table.items()}
+
+    @property
+    def missed_emergencies(self) -> list[Scored]:
+        return [s for s in self.of("emergency") if not s.reached]
+
+    @property
+    def false_questions(self) -> list[Scored]:
+        """Messages with no sign of the person's own that would get a screening question."""
+        return [s for s in self.of("none") if s.outcome in ("emergency", "urgent", "soon")]
+
+    @property
+    def false_alarms(self) -> list[Scored]:
+        """EMERGENCY taken from a denial, someone else's sign or the past."""
+        return [
+            s
+            for s in self.of("none")
+            if s.case.kind in SET_ASIDE_KINDS and s.outcome == "emergency"
+        ]
+
+    @property
+    def misses(self) -> list[Scored]:
+        return [s for s in self.scored if not s.reached]
+
+    def render(self, *, misses: bool = False) -> str:
+        total = len(self.scored)
+        lines = [f"{self.name}: {total} messages"]
+        if not total:
+            return lines[0] + " (none found)"
+        for expect in ("emergency", "urgent", "soon", "question"):
+            hit, n = self.recall(expect)
+            lines.append(f"  {expect + ' recall':<22}{hit:>4}/{n:<4} {_pct(hit, n)}")
+        none = self.of("none")
+        fq = len(self.false_questions)
+        lines.append(f"  {'false questions':<22}{fq:>4}/{len(none):<4} {_pct(fq, len(none))}")
+        aside = [s for s in none if s.case.kind in SET_ASIDE_KINDS]
+        fa = len(self.false_alarms)
+        lines.append(
+            f"  {'false alarms':<22}{fa:>4}/{len(aside):<4} {_pct(fa, len(aside))}"
+            "  (EMERGENCY from a denial, someone else or the past)"
+        )
+        alarms = sum(1 for s in self.of("question") if s.outcome == "emergency")
+        lines.append(f"  {'questions alarmed':<22}{alarms:>4}/{len(self.of('question')):<4}")
+        mean = statistics.mean(self.seconds) * 1000
+        p99 = sorted(self.seconds)[int(0.99 * (len(self.seconds) - 1))] * 1000
+        lines.append(f"  time per message: mean {mean:.2f} ms, p99 {p99:.2f} ms")
+        lines.append("  recall per sign (messages that got at least the question they need):")
+        table = self.sign_recall()
+        for sign in ALL_SIGNS:
+            if sign in table:
+                hit, n = table[sign]
+                lines.append(f"    {sign:<26}{hit:>4}/{n:<4} {_pct(hit, n)}")
+        kinds = Counter(s.case.kind for s in self.scored)
+        lines.append("  kinds: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        if misses and self.misses:
+            lines.append("  taken wrong:")
+            lines.extend(f"    {s.describe()}" for s in self.misses)
+        return "\n".join(lines)
+
+
+def _pct(hit: int, n: int) -> str:
+    return f"{100 * hit / n:5.1f}%" if n else "   n/a"
+
+
+def load_cases(folder: Path) -> list[Case]:
+    import yaml
+
+    cases: list[Case] = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for index, raw in enumerate(data.get("messages") or []):
+            expect = str(raw["expect"])
+            if expect not in OUTCOMES:
+                raise ValueError(f"{path.name}[{index}]: unknown expect {expect!r}")
+            cases.append(
+                Case(
+                    text=str(raw["text"]),
+                    expect=expect,
+                    signs=tuple(str(s) for s in raw.get("signs") or ()),
+                    kind=str(raw.get("kind", "report")),
+                    where=f"{path.name}[{index}]",
+                )
+            )
+    return cases
+
+
+def default_reader() -> Reader:
+    content = load_content(ROOT / "content")
+    assert content.lexicon is not None
+    return reader_for(content.lexicon)
+
+
+def score(name: str, cases: Sequence[Case], reader: Reader) -> CorpusReport:
+    report = CorpusReport(name)
+    for case in cases:
+        started = time.perf_counter()
+        reading = reader.read(case.text)
+        report.seconds.append(time.perf_counter() - started)
+        report.scored.append(Scored(case, reading.outcome(), reading))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=("dev", "heldout", "all"), default="all")
+    parser.add_argument("--misses", action="store_true", help="list every message taken wrong")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    reader = default_reader()
+    print(f"reader built in {time.perf_counter() - started:.2f} s (spaCy import included)")
+    names = list(CORPORA) if args.corpus == "all" else [args.corpus]
+    failed = False
+    for name in names:
+        report = score(name, load_cases(CORPORA[name]), reader)
+        print(report.render(misses=args.misses))
+        failed |= bool(report.missed_emergencies or report.false_alarms)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

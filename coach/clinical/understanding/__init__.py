@@ -1,0 +1,72 @@
+"""Understanding what people type: every red flag in their own words, never one from a denial.
+
+`reader_for(lexicon).read(text)` gives a `Reading`: each sign mentioned (tier, status present /
+negated / other_person / past / asked, and the words that triggered it) and whether the words
+speak of crisis. `pain_score(text)` reads a typed pain score. The lexicon is data
+(`content/<language>/lexicon/`, loaded and checked by `coach.content`).
+
+Why these libraries, and what they cost (figures from `python -m bench.freetext_report` and a
+clean virtualenv, Python 3.11):
+
+- spaCy 3.8 with a blank English pipeline (tokenizer, sentencizer, PhraseMatcher over token
+  norms; no model is downloaded) and rapidfuzz for typos. Installed: about 220 MB with their
+  dependencies (spaCy 126 MB, blis 39 MB, thinc 18 MB, rapidfuzz 12 MB; numpy was already
+  there). Importing spaCy takes about 0.55 s and building the reader about 0.15 s, so it is
+  built lazily, off the start-up path: `warm_up()` builds it in a background thread when the
+  coach starts, and the first message waits for it if it comes first. A message is read in
+  well under a millisecond (the report prints the figure).
+- medspaCy 1.3.1 (whose ConText is the reference for negation, experiencer and history) was
+  tried and not taken: it pins spaCy 3.7 and thinc 8.2 (older than the rest), pulls nltk,
+  Cython, pytest, PyFastNER, PyRuSH and QuickUMLS as run-time dependencies (281 MB installed)
+  and adds about 0.3 s to the import. negspacy 1.1 covers negation only, with termsets written
+  for clinical notes ("denies", "no evidence of"). The context rules here follow ConText
+  (Harkema et al. 2009: triggers with a direction and a scope that ends at a terminator), with
+  cues kept as data beside the lexicon, in the way people write in a chat.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from coach.clinical.understanding.lexicon import Lexicon, LexiconError, build_lexicon
+from coach.clinical.understanding.pain import pain_score
+from coach.clinical.understanding.reader import Reader
+from coach.clinical.understanding.reading import Mention, Reading, Status
+
+__all__ = [
+    "Lexicon",
+    "LexiconError",
+    "Mention",
+    "Reader",
+    "Reading",
+    "Status",
+    "build_lexicon",
+    "pain_score",
+    "reader_for",
+    "warm_up",
+]
+
+_readers: dict[tuple[object, ...], Reader] = {}
+_lock = threading.Lock()
+
+
+def reader_for(lexicon: Lexicon) -> Reader:
+    """The reader of this lexicon, built once per process (equal lexicons share it)."""
+    key = lexicon.fingerprint()
+    reader = _readers.get(key)
+    if reader is not None:
+        return reader
+    with _lock:
+        reader = _readers.get(key)
+        if reader is None:
+            reader = _readers[key] = Reader(lexicon)
+    return reader
+
+
+def warm_up(lexicon: Lexicon) -> threading.Thread:
+    """Build the reader in a background thread, so that start-up does not wait for spaCy."""
+    thread = threading.Thread(
+        target=reader_for, args=(lexicon,), name="reader-warm-up", daemon=True
+    )
+    thread.start()
+    return thread

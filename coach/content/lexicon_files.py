@@ -1,0 +1,55 @@
+"""The reader's lexicon: every file of `content/<language>/lexicon/`, checked at start-up.
+
+Each file names its `source` (an id of sources.yaml), like every piece of advice. A malformed file
+stops start-up with one line naming the file and the entry, as for the rest of the content. Only
+the words are read here (fast); the spaCy reader is built from them lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from coach.clinical.understanding import Lexicon, LexiconError, build_lexicon
+
+__all__ = ["FREE_TEXT_UI", "Lexicon", "load_lexicon"]
+
+# Texts of the free-text journey (coach.coaching.journeys.free_text).
+FREE_TEXT_UI = [
+    "screen_mentioned",
+    "screen_confirm",
+    "screen_none_taken",
+    "screen_unclear",
+    "asked_about_signs",
+    "set_aside_reply",
+    "idle_safety_net",
+    "btn_something_new",
+    "something_new_intro",
+    "pain_unclear",
+]
+
+
+def load_lexicon(folder: Path, sources: Mapping[str, object]) -> Lexicon:
+    from coach.content.loader import ContentError
+
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ContentError(f"{folder}: no lexicon files (the reader needs its words)")
+    parsed: list[tuple[str, Mapping[str, object]]] = []
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ContentError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ContentError(f"{path}: expected a mapping with source and concepts")
+        source = data.get("source")
+        if source not in sources:
+            raise ContentError(f"{path}: entry source names unknown source {source!r}")
+        parsed.append((str(path), data))
+    try:
+        return build_lexicon(parsed)
+    except LexiconError as exc:
+        raise ContentError(str(exc)) from None
