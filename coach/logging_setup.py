@@ -27,6 +27,7 @@ QUIET_LIBRARIES = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
     "telegram": logging.INFO,
+    "telegram.ext.Application": logging.WARNING,  # "Application started", "... stop() complete"
     "apscheduler": logging.WARNING,
     # Alembic announces its plugins, its dialect and each step at every start: noise for an
     # operator; the coach says itself which database it uses.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -167,6 +168,9 @@ async def test_coach_run_starts_serves_health_and_stops_cleanly_on_sigterm(
         output = (await process.stdout.read()).decode() if process.stdout else ""
         assert code == 0, output
         assert "coach stopped" in output
+        # Libraries' start-up and shutdown chatter stays below INFO: the INFO lines are the coach's.
+        info_from = set(re.findall(r"level=INFO logger=(\S+)", output))
+        assert info_from and all(name.startswith("coach.") for name in info_from), info_from
         assert TOKEN not in output and TOKEN.split(":")[1] not in output
         assert "/start" not in output
 
