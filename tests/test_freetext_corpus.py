@@ -68,9 +68,8 @@ def test_recall_reaches_the_targets(report: CorpusReport) -> None:
             hit, n = table[sign]
             assert hit >= EMERGENCY_SIGN_TARGET * n, f"{report.name}: {sign} {hit}/{n}"
     hit, n = report.recall("urgent")
-    assert n and hit >= URGENT_RECALL_TARGET * n, (
-        f"{report.name}: urgent {hit}/{n}:\n"
-        + _listed([s for s in report.of("urgent") if not s.reached])
+    assert n and hit >= URGENT_RECALL_TARGET * n, f"{report.name}: urgent {hit}/{n}:\n" + _listed(
+        [s for s in report.of("urgent") if not s.reached]
     )
 
 

@@ -8,8 +8,9 @@ entry. Nothing here knows spaCy: building the matcher is the reader's job, done 
   a word ending in `*` matches every word that starts with it ("tingl*": tingle, tingling, tingly).
 - A *sign* (an id of `coach.clinical.tiers`) is recognised by any of its *rules*; a rule is a list
   of concepts that must all occur in one sentence within `window` tokens of each other.
-- A concept whose name starts with `mask_` hides the other concepts' matches it overlaps
-  ("bottom of my back" is not the bottom of the saddle area).
+- A concept whose name starts with `mask_` hides the matches strictly inside it of the concepts
+  `masks` names for it (all concepts when it names none): "bottom of my back" is not the bottom
+  of the saddle area.
 - Context cues (`context`) say when a mention is negated, someone else's, in the past or asked
   about; `known_words` are real words never corrected as typos into a lexicon word.
 """
@@ -36,6 +37,7 @@ CONTEXT_KINDS = (
     "clause_start",  # "my", "but", "it": after a comma, a new clause (no list goes on)
     "question_start",  # "is", "can", "should", "what": a sentence that asks
     "terminators",  # "but", "though", "except": the scope of a cue ends here
+    "alarm_topic",  # "red flags", "a&e", "cauda equina": a question about the emergency signs
 )
 
 
@@ -66,6 +68,7 @@ class Lexicon:
     crisis: tuple[str, ...]
     known_words: frozenset[str] = field(default_factory=frozenset)
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> source id
+    masks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # mask -> concepts hidden
 
     def fingerprint(self) -> tuple[object, ...]:
         """What the built reader depends on: equal lexicons share one reader per process."""
@@ -75,6 +78,7 @@ class Lexicon:
             tuple(sorted(self.context.items())),
             self.crisis,
             tuple(sorted(self.known_words)),
+            tuple(sorted(self.masks.items())),
         )
 
 
@@ -138,10 +142,12 @@ def build_lexicon(files: Sequence[tuple[str, Mapping[str, object]]]) -> Lexicon:
     crisis: list[str] = []
     known: set[str] = set()
     sources: dict[str, str] = {}
+    masks: dict[str, tuple[str, ...]] = {}
     for name, data in files:
         if not isinstance(data, Mapping):
             raise LexiconError(f"{name}: expected a mapping")
-        unknown = set(data) - {"source", "concepts", "signs", "context", "crisis", "known_words"}
+        allowed = {"source", "concepts", "masks", "signs", "context", "crisis", "known_words"}
+        unknown = set(data) - allowed
         if unknown:
             raise LexiconError(f"{name}: unknown entry {sorted(unknown)[0]!r}")
         if not isinstance(data.get("source"), str):
@@ -151,6 +157,8 @@ def build_lexicon(files: Sequence[tuple[str, Mapping[str, object]]]) -> Lexicon:
             concepts.setdefault(str(concept), []).extend(
                 _terms(f"{name}: concepts.{concept}", words)
             )
+        for mask, hidden in _section(name, data, "masks").items():
+            masks[str(mask)] = _terms(f"{name}: masks.{mask}", hidden)
         for sign, spec in _section(name, data, "signs").items():
             if sign in raw_signs:
                 raise LexiconError(f"{name}: sign {sign} is defined twice")
@@ -180,6 +188,10 @@ def build_lexicon(files: Sequence[tuple[str, Mapping[str, object]]]) -> Lexicon:
             raise LexiconError(f"lexicon: no context words for {kind}")
     if not crisis:
         raise LexiconError("lexicon: no crisis words")
+    for mask, hidden in masks.items():
+        for concept in (mask, *hidden):
+            if concept not in concepts:
+                raise LexiconError(f"lexicon: masks.{mask} names unknown concept {concept!r}")
     return Lexicon(
         concepts={k: tuple(dict.fromkeys(v)) for k, v in concepts.items()},
         signs=signs,
@@ -187,4 +199,5 @@ def build_lexicon(files: Sequence[tuple[str, Mapping[str, object]]]) -> Lexicon:
         crisis=tuple(dict.fromkeys(crisis)),
         known_words=frozenset(known),
         sources=sources,
+        masks=masks,
     )

@@ -17,9 +17,10 @@ terminator ("but", "though", "except") and at the end of the sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice, product
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
@@ -38,6 +39,7 @@ NEGATION_AFTER_SCOPE = 5  # tokens before "… is fine" that it can negate
 _REPEATS = re.compile(r"(.)\1{2,}")
 _CUE = "ctx:"
 _CRISIS = "crisis"
+_MAX_COMBINATIONS = 200  # per rule and sentence; long rambling messages stay fast
 _CLAUSE_MARKS = frozenset({",", ";", "-", ":", "—", "…"})
 
 
@@ -78,6 +80,13 @@ class Reader:
             {w for w in self.vocabulary if len(w) >= FUZZ_MIN_LENGTH - 1 and w.isalpha()}
             | {s for s in self.stems if len(s) >= FUZZ_MIN_LENGTH - 1}
         )
+        # A four-letter word one dropped letter away from a five-letter lexicon word with the
+        # same first and last letters ("fevr", "crsh") is the only short word ever corrected.
+        self._dropped: dict[str, str] = {}
+        for word in self._choices:
+            if len(word) == FUZZ_MIN_LENGTH:
+                for i in range(1, len(word) - 1):
+                    self._dropped.setdefault(word[:i] + word[i + 1 :], word)
         self.canonical = lru_cache(maxsize=20_000)(self._canonical)
 
     # ------------------------------------------------------------------ building
@@ -122,6 +131,9 @@ class Reader:
             return stem
         if norm in self.known:
             return norm
+        if len(squeezed) == FUZZ_MIN_LENGTH - 1 and squeezed in self._dropped:
+            word = self._dropped[squeezed]
+            return word + "*" if word in self.stems else word
         if len(squeezed) < FUZZ_MIN_LENGTH or not squeezed.isalpha():
             return norm
         found = process.extractOne(
@@ -155,14 +167,19 @@ class Reader:
             for m in matches
             if not m.label.startswith((_CUE, "mask_"))
             and m.label != _CRISIS
-            and not any(_inside(m, k) for k in masks)
+            and not any(_inside(m, k) and self._hides(k, m) for k in masks)
         ]
         mentions: list[Mention] = []
+        asks_about_signs = False
         for sent in doc.sents:
+            sent_cues = [c for c in cues if sent.start <= c.start and c.end <= sent.end]
+            if any(_kind(c) == "alarm_topic" for c in sent_cues) and _is_question(
+                doc, sent.start, sent.end, sent_cues
+            ):
+                asks_about_signs = True
             inside = [m for m in concepts if sent.start <= m.start and m.end <= sent.end]
             if not inside:
                 continue
-            sent_cues = [c for c in cues if sent.start <= c.start and c.end <= sent.end]
             question = _is_question(doc, sent.start, sent.end, sent_cues)
             for entry in self.lexicon.signs.values():
                 best: Mention | None = None
@@ -177,7 +194,11 @@ class Reader:
                 if best is not None:
                     mentions.append(best)
         denies = any(_kind(c) in ("negation_before", "negation_after") for c in _longest(cues))
-        return Reading(tuple(mentions), crisis, denies)
+        return Reading(tuple(mentions), crisis, denies, asks_about_signs)
+
+    def _hides(self, mask: _Match, match: _Match) -> bool:
+        hidden = self.lexicon.masks.get(mask.label)
+        return hidden is None or match.label in hidden
 
     @staticmethod
     def _find(rules: Iterable[Any], inside: list[_Match]) -> Iterator[list[_Match]]:
@@ -188,17 +209,15 @@ class Reader:
         for rule in rules:
             if any(c not in by_concept for c in rule.concepts):
                 continue
-            for anchor in by_concept[rule.concepts[0]]:
-                chosen = [anchor]
-                for concept in rule.concepts[1:]:
-                    chosen.append(_nearest(by_concept[concept], anchor))
-                span = max(m.end for m in chosen) - min(m.start for m in chosen)
-                if span <= rule.window:
-                    yield chosen
+            combos = product(*(by_concept[c] for c in rule.concepts))
+            fitting = [
+                list(c) for c in islice(combos, _MAX_COMBINATIONS) if _span(c) <= rule.window
+            ]
+            yield from sorted(fitting, key=_span)
 
 
-def _nearest(matches: list[_Match], anchor: _Match) -> _Match:
-    return min(matches, key=lambda m: abs(m.start - anchor.start))
+def _span(matches: Sequence[_Match]) -> int:
+    return max(m.end for m in matches) - min(m.start for m in matches)
 
 
 def _inside(match: _Match, mask: _Match) -> bool:
@@ -279,13 +298,16 @@ def _status(
             restarted = any(c.end <= i < start for i in subjects)  # "no, I can't feel …"
             if clear(c.end, start) and not answered and not restarted:
                 return Status.NEGATED
-        if kind == "negation_before" and start < c.start and c.end <= end and clear(c.end, end):
+        inside = start < c.start and c.end <= end and clear(c.end, end)
+        if kind in ("negation_before", "negation_after") and inside:
             return Status.NEGATED  # between the words of the sign: "my legs aren't weak"
         # "… is fine" only of the sign itself ("bladder's fine", "legs are all ok"), not a
         # "…, it's fine" said of the whole message.
         near = c.start >= end and c.start - end <= NEGATION_AFTER_SCOPE
         if kind == "negation_after" and near and all(i in links for i in range(end, c.start)):
             return Status.NEGATED
+    if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
+        return Status.ASKED  # "my friend said watch out for numbness in your bum"
     for c in cues:
         before = _kind(c) == "other_person" and c.end <= start and clear(c.end, start)
         if before and not any(c.end <= f < end for f in firsts):
@@ -299,9 +321,14 @@ def _status(
                 return Status.PAST
             if kind == "past_after" and c.start >= end:
                 return Status.PAST
-    if question:
-        if any(_kind(c) == "hypothetical" and c.end <= start for c in cues):
-            return Status.ASKED
-        if not firsts and not any(doc[i].norm_ in ("i", "my", "me") for i in own):
-            return Status.ASKED
+    if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
+        return Status.ASKED  # "if my foot started dragging", "should I worry about …"
+    # "Should pain at night worry me?" asks; "numb down below, is that the tablets?" and
+    # "not needed the toilet once??" report.
+    sentence = doc[start].sent
+    interrogative = any(
+        _kind(c) == "question_start" and c.start == sentence.start for c in cues
+    ) and not (sentence.start + 1 < len(doc) and doc[sentence.start + 1].norm_ == "not")
+    if question and interrogative and not any(f < end for f in firsts):
+        return Status.ASKED
     return Status.PRESENT

@@ -29,6 +29,7 @@ class Reading:
     mentions: tuple[Mention, ...] = ()
     crisis: bool = False
     denies: bool = False  # the message says "no", "not", "none", "… is fine" somewhere
+    asks_about_signs: bool = False  # "what are the red flags?", "when should I go to A&E?"
 
     @property
     def present(self) -> list[Mention]:
@@ -73,4 +74,4 @@ class Reading:
         top = self.top_tier
         if top is not None:
             return top.name.lower()
-        return "question" if self.asked else "none"
+        return "question" if self.asked or self.asks_about_signs else "none"
