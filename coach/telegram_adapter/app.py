@@ -13,12 +13,20 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from telegram import BotCommand
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    ExtBot,
+    JobQueue,
+)
 from tornado.httpserver import HTTPServer
 
 from coach.clock import Clock, SystemClock
@@ -50,12 +58,22 @@ from coach.telegram_adapter.webhook import webhook_app
 
 log = logging.getLogger(__name__)
 
+# The application as ApplicationBuilder builds it here: a rate-limited bot and the default context.
+CoachApplication = Application[
+    ExtBot[int],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
+
 COMMANDS = MENU_COMMANDS  # the menu's order and names live with the content's descriptions
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 BOT_API_ATTEMPTS = 3  # getMe at start-up, 1 s then 2 s apart
 
 
-def runtime_of(application: Application) -> CoachRuntime:
+def runtime_of(application: Application[Any, Any, Any, Any, Any, Any]) -> CoachRuntime:
     runtime = application.bot_data["runtime"]
     assert isinstance(runtime, CoachRuntime)
     return runtime
@@ -93,7 +111,7 @@ def build_application(
     token: str,
     *,
     clock: Clock | None = None,
-) -> Application:
+) -> CoachApplication:
     """Build the bot: storage, content, coach, pipeline, and the scheduler's tick."""
     clock = clock or SystemClock()
     content = load_content(settings.content_dir)
@@ -101,7 +119,7 @@ def build_application(
     coach = Coach(engine=engine, content=content, clock=clock, settings=settings)
     service = CoachService(coach=coach, clock=clock, catch_up_hours=settings.catch_up_hours)
 
-    async def post_init(application: Application) -> None:
+    async def post_init(application: CoachApplication) -> None:
         runtime = runtime_of(application)
         await application.bot.set_my_commands(
             [BotCommand(name, content.ui(f"cmd_{name}")) for name in COMMANDS]
@@ -109,7 +127,7 @@ def build_application(
         if settings.http_listen and runtime.http_server is None:
             _start_health_server(runtime, settings)
 
-    async def post_shutdown(application: Application) -> None:
+    async def post_shutdown(application: CoachApplication) -> None:
         runtime = runtime_of(application)
         if runtime.http_server is not None:
             runtime.http_server.stop()
@@ -182,7 +200,9 @@ def build_application(
     return application
 
 
-def start_webhook_server(application: Application, settings: Settings) -> tuple[HTTPServer, int]:
+def start_webhook_server(
+    application: CoachApplication, settings: Settings
+) -> tuple[HTTPServer, int]:
     """Serve the webhook endpoint; returns the server and its port."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
@@ -190,7 +210,7 @@ def start_webhook_server(application: Application, settings: Settings) -> tuple[
     return start_http_server(app, settings.webhook_listen)
 
 
-async def _register_webhook(application: Application, settings: Settings) -> None:
+async def _register_webhook(application: CoachApplication, settings: Settings) -> None:
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     try:
         await application.bot.set_webhook(
@@ -205,7 +225,9 @@ async def _register_webhook(application: Application, settings: Settings) -> Non
         ) from exc
 
 
-async def start_webhook(application: Application, settings: Settings) -> tuple[HTTPServer, int]:
+async def start_webhook(
+    application: CoachApplication, settings: Settings
+) -> tuple[HTTPServer, int]:
     """Serve the webhook and register it with Telegram; returns the server and its port."""
     served = start_webhook_server(application, settings)
     await _register_webhook(application, settings)
@@ -218,7 +240,7 @@ def _start_health_server(runtime: CoachRuntime, settings: Settings) -> tuple[HTT
     return runtime.http_server, runtime.http_port
 
 
-async def _connect_to_bot_api(application: Application) -> None:
+async def _connect_to_bot_api(application: CoachApplication) -> None:
     """`getMe`, retried briefly: a rejected token stops at once, an unreachable API later."""
     for attempt in range(1, BOT_API_ATTEMPTS + 1):
         try:
