@@ -21,7 +21,15 @@ from coach.reports.chart import (
     PhaseSpan,
     render_png,
 )
-from coach.reports.clinician_pdf import SIZES, ClinicianReport, Section, _layout, render_pdf
+from coach.reports.clinician_pdf import (
+    SIZES,
+    USABLE_MM,
+    ClinicianReport,
+    Section,
+    _document,
+    _flow,
+    render_pdf,
+)
 
 ONSET = date(2026, 3, 23)
 
@@ -109,7 +117,7 @@ def test_pdf_is_one_a4_page_whose_text_reads_back_in_any_alphabet() -> None:
 
 def test_a_full_fortnight_is_set_smaller_to_stay_on_one_page() -> None:
     full = report(45, render_png(chart(days=14)))
-    assert _layout(full, SIZES[0]).pages_count == 2  # at the first size it would not fit
+    assert _flow(_document(full), full, SIZES[0], draw=False) > USABLE_MM  # too long at first
     body = render_pdf(full)
     reader = PdfReader(io.BytesIO(body))
     assert len(reader.pages) == 1
