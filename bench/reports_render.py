@@ -39,7 +39,7 @@ def fortnight() -> tuple[PainChart, ClinicianReport]:
         points=[(ONSET + timedelta(days=i), max(0, 7 - i // 2)) for i in range(DAYS)],
         first_day=ONSET,
         last_day=last,
-        day_label=lambda d: f"{d.day} Mar",
+        day_label=lambda d: d.strftime("%d %b"),
         phases=[
             PhaseSpan("ice", ONSET, ONSET + timedelta(days=1)),
             PhaseSpan("heat", ONSET + timedelta(days=2), last),
@@ -47,16 +47,18 @@ def fortnight() -> tuple[PainChart, ClinicianReport]:
         advice=[AdviceMark(ONSET + timedelta(days=2), 1, content.ui("tier_name_soon"))],
     )
     screens = [
-        f"{23 + i} March 2026, daily check-in (day {i + 1}): None of these" for i in range(DAYS)
+        f"{ONSET + timedelta(days=i):%d %B %Y}, daily check-in (day {i + 1}): None of these"
+        for i in range(DAYS)
     ]
     decisions = [
-        f"{d} March 2026: see a doctor soon. Reason given: {content.rule_reason(r)}. Source: "
+        f"{ONSET + timedelta(days=d - 1):%d %B %Y}: see a doctor soon. Reason given: "
+        f"{content.rule_reason(r)}. Source: "
         f"{content.sources[content.rule_source(r)].title}"
         for d, r in (
-            (23, "no_red_flags"),
-            (25, "no_improvement_day3"),
-            (29, "no_improvement_day7"),
-            (6, "lasting_day14"),
+            (1, "no_red_flags"),
+            (3, "no_improvement_day3"),
+            (7, "no_improvement_day7"),
+            (14, "lasting_day14"),
         )
     ]
     report = ClinicianReport(
