@@ -58,6 +58,11 @@ TAPS = (
 )
 
 
+HANDLE = "handle (store + decide + outbox)"
+DELIVER = "deliver_chat (claim, send, marks, query)"
+INSIDE = ("claim", "sent marks (one unit per chat)", "still-due query")
+
+
 class Keep:
     """A sender that returns at once and keeps each chat's latest question."""
 
@@ -71,7 +76,9 @@ class Keep:
         return next(self.ids)
 
 
-async def measure(url: str, people: int) -> tuple[dict[str, float], dict[str, float], int]:
+async def measure(
+    url: str, people: int, hand_off: bool
+) -> tuple[dict[str, float], dict[str, float], int]:
     from coach.clock import SystemClock
     from coach.coaching.conversation import Coach
     from coach.content import load_content
@@ -110,80 +117,87 @@ async def measure(url: str, people: int) -> tuple[dict[str, float], dict[str, fl
         from bench._experiments import apply
 
         apply(courier)
-    courier._settle_sent = timed("sent mark (one per row)", courier._settle_sent)  # type: ignore[method-assign]
+    courier._settle_sent = timed("sent marks (one unit per chat)", courier._settle_sent)  # type: ignore[method-assign]
     courier._seconds_until_chat_due = timed(  # type: ignore[method-assign]
         "still-due query", courier._seconds_until_chat_due
     )
     original_claim = courier_module.outbox.claim
     courier_module.outbox.claim = timed("claim", original_claim)  # type: ignore[assignment]
-    handle = timed("handle (store + decide + outbox)", service.handle)
+    handle = timed(HANDLE, service.handle)
     update_ids = itertools.count(1)
     try:
         for person in range(people):
             chat = 7_000_001 + person
-            handle(text_inbound(chat, "/start", next(update_ids)))
+            lent = courier.new_hand_off() if hand_off else None
+            handled = handle(text_inbound(chat, "/start", next(update_ids)), lent)
             started = time.perf_counter()
-            await courier.deliver_chat(chat)
-            seconds["deliver_chat (claim, send, marks, query)"] += time.perf_counter() - started
+            await courier.deliver_chat(chat, handled.handed, lent)
+            seconds[DELIVER] += time.perf_counter() - started
             for label in TAPS:
                 question = sender.last[chat]
-                handle(
-                    tap_inbound(chat, 5, question.text, question.buttons, label, next(update_ids))
+                lent = courier.new_hand_off() if hand_off else None
+                handled = handle(
+                    tap_inbound(chat, 5, question.text, question.buttons, label, next(update_ids)),
+                    lent,
                 )
                 started = time.perf_counter()
-                await courier.deliver_chat(chat)
-                seconds["deliver_chat (claim, send, marks, query)"] += time.perf_counter() - started
+                await courier.deliver_chat(chat, handled.handed, lent)
+                seconds[DELIVER] += time.perf_counter() - started
     finally:
         courier_module.outbox.claim = original_claim  # type: ignore[assignment]
         engine.dispose()
-    calls["deliver_chat (claim, send, marks, query)"] = people * (len(TAPS) + 1)
+    calls[DELIVER] = people * (len(TAPS) + 1)
     return seconds, calls, people * (len(TAPS) + 1)
 
 
 async def main(people: int, databases: list[str]) -> int:
     rows = []
+    paths = {"claim": False, "hand-off": True}
     for database in databases:
-        if database == "sqlite":
-            path = sqlite_path("phases")
-            url = f"sqlite:///{path}"
-        else:
-            name = bench_name("phases")
-            url = pg_create(name)
-        try:
-            seed(url, 0, now=utc_now(), mode="due_now")  # the schema only
-            seconds, calls, updates = await measure(url, people)
-        finally:
+        for path_name, hand_off in paths.items():
             if database == "sqlite":
-                sqlite_remove(Path(path))
+                path = sqlite_path("phases")
+                url = f"sqlite:///{path}"
             else:
-                pg_drop(name)
-        total = seconds["handle (store + decide + outbox)"]
-        total += seconds["deliver_chat (claim, send, marks, query)"]
-        for phase in (
-            "handle (store + decide + outbox)",
-            "deliver_chat (claim, send, marks, query)",
-            "claim",
-            "sent mark (one per row)",
-            "still-due query",
-        ):
-            inside = phase in ("claim", "sent mark (one per row)", "still-due query")
+                name = bench_name("phases")
+                url = pg_create(name)
+            try:
+                seed(url, 0, now=utc_now(), mode="due_now")  # the schema only
+                seconds, calls, updates = await measure(url, people, hand_off)
+            finally:
+                if database == "sqlite":
+                    sqlite_remove(Path(path))
+                else:
+                    pg_drop(name)
+            total = seconds[HANDLE] + seconds[DELIVER]
+            for phase in (HANDLE, DELIVER, *INSIDE):
+                inside = phase in INSIDE
+                rows.append(
+                    [
+                        database,
+                        path_name,
+                        ("  of which " if inside else "") + phase,
+                        f"{calls[phase] / updates:.2f}",
+                        f"**{1000 * seconds[phase] / updates:.2f}**",
+                        f"{seconds[phase] / total:.0%}",
+                    ]
+                )
             rows.append(
                 [
                     database,
-                    ("  of which " if inside else "") + phase,
-                    f"{calls[phase] / updates:.2f}",
-                    f"**{1000 * seconds[phase] / updates:.2f}**",
-                    f"{seconds[phase] / total:.0%}",
+                    path_name,
+                    "**total per update**",
+                    "",
+                    f"**{1000 * total / updates:.2f}**",
+                    "100%",
                 ]
             )
-        rows.append(
-            [database, "**total per update**", "", f"**{1000 * total / updates:.2f}**", "100%"]
-        )
     print("## Where one update's time goes (in-process, one at a time, no HTTP)\n")
     print(f"Command: `{module_command('bench.reply_phases')}`  ")
     print(f"Machine: {machine_line()}\n")
     print(f"{people} people x {len(TAPS) + 1} updates (the reply_latency conversation).\n")
-    print(md_table(["database", "phase", "calls per update", "ms per update", "share"], rows))
+    headers = ["database", "reply path", "phase", "calls per update", "ms per update", "share"]
+    print(md_table(headers, rows))
     return 0
 
 

@@ -9,9 +9,11 @@
 - Claims are fenced: each claim has an owner token and a lease that is renewed while the batch is
   being sent; only the owner can settle a row.
 - A timed-out send may in fact have been delivered. The coach retries it (losing a reply or a
-  check-in is worse than repeating one): at most one duplicate per timed-out message. A crash
-  between a send and its "sent" mark also repeats that message when the lease runs out: at most
-  one duplicate per message in flight, that is at most `concurrency` (8) per crash. A database
+  check-in is worse than repeating one): at most one duplicate per timed-out message. Delivered
+  rows are marked sent in groups (`MARK_BATCH`, and at the end of each batch), so a crash between
+  sends and their mark repeats those messages when the lease runs out: at most `MARK_BATCH` (20)
+  plus `concurrency` (8) duplicates per crash, once each; a reply on the interactive path is
+  marked as soon as its chat is done. A database
   outage between a send and its mark is waited out (see `_settle`), so it repeats nothing unless
   it outlasts most of a lease.
 """
@@ -68,6 +70,11 @@ INLINE_ROUNDS = 4
 # went out: marking it must not be dropped) for at most this share of the lease.
 SETTLE_PATIENCE_SHARE = 0.8
 SETTLE_RETRY_FIRST_SECONDS = 0.1
+# Delivered rows are marked sent in one unit of work per this many (and at the end of a batch):
+# one commit instead of one per message. A crash can then repeat up to this many messages plus
+# those in flight (see the module docstring).
+MARK_BATCH = 20
+MARK_AFTER_SECONDS = 0.25  # ...or once the oldest unmarked row is this old
 
 
 @dataclass
@@ -227,15 +234,32 @@ class Courier:
             by_chat.setdefault(row.chat_id, []).append(row)
         heartbeat = asyncio.create_task(self._keep_lease(token))
         gate = asyncio.Semaphore(self.concurrency)
+        # Delivered rows across the batch's chats, marked sent together (see MARK_BATCH).
+        unmarked: list[tuple[OutboxMessage, int | None]] = []
+        oldest = [0.0]  # when the oldest unmarked row was sent (monotonic)
 
         async def one_chat(chat_rows: list[OutboxMessage]) -> None:
             async with gate:
-                await self._send_chat(token, chat_rows, report)
+                delivered: list[tuple[OutboxMessage, int | None]] = []
+                try:
+                    await self._send_rows(token, chat_rows, report, delivered)
+                finally:
+                    if delivered and not unmarked:
+                        oldest[0] = time.monotonic()
+                    unmarked.extend(delivered)
+            if unmarked and (
+                len(unmarked) >= MARK_BATCH or time.monotonic() - oldest[0] >= MARK_AFTER_SECONDS
+            ):
+                taken = unmarked[:]
+                del unmarked[:]
+                await self._mark_delivered(token, taken, report)
 
         try:
             await asyncio.gather(*(one_chat(chat_rows) for chat_rows in by_chat.values()))
         finally:
             heartbeat.cancel()
+            if unmarked:
+                await self._mark_delivered(token, unmarked, report)
         return report
 
     async def _keep_lease(self, token: str) -> None:
@@ -258,18 +282,6 @@ class Courier:
             remaining = (self.paused_until - self.clock.now()).total_seconds()
             if remaining > 0:
                 await self.sleep(remaining)
-
-    async def _send_chat(
-        self, token: str, rows: Sequence[OutboxMessage], report: DeliveryReport
-    ) -> None:
-        """Send one chat's rows in order. Delivered rows are marked sent together, when the chat's
-        rows are done or sending stops early (one unit of work instead of one per row)."""
-        delivered: list[tuple[OutboxMessage, int | None]] = []
-        try:
-            await self._send_rows(token, rows, report, delivered)
-        finally:
-            if delivered:
-                await self._mark_delivered(token, delivered, report)
 
     async def _send_rows(
         self,

@@ -101,6 +101,7 @@ class Dispatcher:
                         break
                     rendered = await asyncio.to_thread(self.service.render_followups, chunk, token)
                     report.skipped += rendered.skipped
+                    report.failed += rendered.failed
                     report.lost_claims += rendered.lost_claims
             report.add_delivery(await self.courier.deliver_due())
             self.last_run_at = self.clock.now()

@@ -21,13 +21,15 @@ from coach.pipeline.sending import HandOff
 from coach.storage import followups, inbox, outbox
 from coach.storage import repository as repo
 from coach.storage.database import DatabaseUnavailable, lock_person, unit_of_work
-from coach.storage.models import OutboxMessage, Person
+from coach.storage.models import FollowUp, FollowUpStatus, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
 # A reply that could not be delivered for a day is no longer worth sending.
 REPLY_EXPIRES_AFTER = timedelta(hours=24)
 INBOX_REMEMBERS = timedelta(days=2)  # Telegram keeps an undelivered update for 24 hours
+# Follow-ups rendered per unit of work: one commit (on PostgreSQL one WAL flush) for many.
+RENDER_UNIT = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class RenderReport:
     queued: int = 0
     skipped: int = 0
     lost_claims: int = 0
+    failed: int = 0
 
 
 def merge_replies(replies: list[Reply], limit: int = 4096) -> list[Reply]:
@@ -190,32 +193,55 @@ class CoachService:
             followups.release(session, ids=ids, token=token)
 
     def render_followups(self, ids: list[int], token: str) -> RenderReport:
-        """Each claimed follow-up in its own unit of work, under its person's lock: rendered
-        once into the outbox and marked, or settled as skipped. Fenced by the claim token."""
+        """Render claimed follow-ups into the outbox, `RENDER_UNIT` to a unit of work: each
+        rendered once and marked, or settled as skipped, under its person's lock. Fenced by the
+        claim token."""
         report = RenderReport()
-        for followup_id in ids:
-            with unit_of_work(self.engine) as session:
-                telegram_user_id = followups.telegram_user_of(session, followup_id)
-                if telegram_user_id is not None:
-                    lock_person(session, telegram_user_id)
+        for start in range(0, len(ids), RENDER_UNIT):
+            self._render_unit(ids[start : start + RENDER_UNIT], token, report)
+        return report
+
+    def _render_unit(self, ids: list[int], token: str, report: RenderReport) -> None:
+        with unit_of_work(self.engine) as session:
+            # Every person of the unit is locked first, in one order, so two renderers (or a
+            # renderer and a person's own update) cannot deadlock.
+            for telegram_user_id in followups.telegram_users_of(session, ids):
+                lock_person(session, telegram_user_id)
+            for followup_id in ids:
                 followup = followups.owned_claim(session, followup_id=followup_id, token=token)
                 if followup is None:
                     report.lost_claims += 1
                     continue
-                prepared: PreparedFollowUp | None = self.coach.render_followup(session, followup)
-                if prepared is None:
-                    report.skipped += 1
-                    continue
-                person = session.get(Person, prepared.person_id)
-                self._queue(
-                    session,
-                    prepared.chat_id,
-                    person,
-                    _outgoing(prepared.replies),
-                    followup_id=prepared.followup_id,
-                )
-                report.queued += 1
-        return report
+                try:
+                    # One follow-up's error undoes only its own work (a savepoint).
+                    with session.begin_nested():
+                        self._render_one(session, followup, report)
+                except DatabaseUnavailable:
+                    raise
+                except Exception:
+                    log.exception("error while rendering a follow-up of kind %s", followup.kind)
+                    followups.settle(
+                        session,
+                        followup_id=followup_id,
+                        status=FollowUpStatus.FAILED,
+                        reason="error while rendering",
+                    )
+                    report.failed += 1
+
+    def _render_one(self, session: Session, followup: FollowUp, report: RenderReport) -> None:
+        prepared: PreparedFollowUp | None = self.coach.render_followup(session, followup)
+        if prepared is None:
+            report.skipped += 1
+            return
+        person = session.get(Person, prepared.person_id)
+        self._queue(
+            session,
+            prepared.chat_id,
+            person,
+            _outgoing(prepared.replies),
+            followup_id=prepared.followup_id,
+        )
+        report.queued += 1
 
     # ------------------------------------------------------------------ housekeeping
 

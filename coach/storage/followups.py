@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -70,13 +71,17 @@ def release(session: Session, *, ids: list[int], token: str) -> None:
         )
 
 
-def telegram_user_of(session: Session, followup_id: int) -> int | None:
-    """Whose lock to take before rendering this follow-up."""
-    return session.execute(
-        select(Person.telegram_user_id)
-        .join(FollowUp, col(FollowUp.person_id) == col(Person.id))
-        .where(FollowUp.id == followup_id)
-    ).scalar()
+def telegram_users_of(session: Session, followup_ids: Sequence[int]) -> list[int]:
+    """Whose locks to take before rendering these follow-ups (each person once, in order)."""
+    return list(
+        session.execute(
+            select(Person.telegram_user_id)
+            .join(FollowUp, col(FollowUp.person_id) == col(Person.id))
+            .where(col(FollowUp.id).in_(followup_ids))
+            .distinct()
+            .order_by(col(Person.telegram_user_id))
+        ).scalars()
+    )
 
 
 def settle(session: Session, *, followup_id: int, status: FollowUpStatus, reason: str) -> None:

@@ -29,8 +29,21 @@ OPEN_EPISODE_STATUSES = (
 )
 
 
+_PEOPLE_SEEN = "people_by_telegram_id"
+
+
 def person_by_telegram_id(session: Session, telegram_user_id: int) -> Person | None:
-    return session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)).first()
+    """The person, found once per unit of work (the router, the service and the journeys all
+    ask); only found rows are remembered, so a person created in the unit is found next time."""
+    seen: dict[int, Person] = session.info.setdefault(_PEOPLE_SEEN, {})
+    person = seen.get(telegram_user_id)
+    if person is None:
+        person = session.exec(
+            select(Person).where(Person.telegram_user_id == telegram_user_id)
+        ).first()
+        if person is not None:
+            seen[telegram_user_id] = person
+    return person
 
 
 def person_by_id(session: Session, person_id: int) -> Person | None:
@@ -319,6 +332,7 @@ def export_person(session: Session, person: Person) -> dict[str, object]:
 def erase_person(session: Session, person: Person) -> None:
     """Delete the person; every row about them goes with it (foreign keys cascade on delete)."""
     session.execute(sa.delete(Person).where(col(Person.id) == person.id))
+    session.info.get(_PEOPLE_SEEN, {}).pop(person.telegram_user_id, None)
     session.expunge(person)
 
 
