@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -69,5 +70,38 @@ async def test_stop_finishes_the_followup_in_hand_and_releases_the_rest(sqlite_u
         with bot.coach.engine.connect() as db:
             waiting = db.execute(sa.text("select status, attempts from outbox_message")).all()
         assert sorted(waiting) == sorted([("sent", 0)] * in_flight + [("pending", 0)] * rest)
+    finally:
+        await bot.stop()
+
+
+async def test_a_followup_that_cannot_be_rendered_fails_alone(sqlite_url: str) -> None:
+    """Follow-ups are rendered many to a unit of work: one that raises (a bug, injected here)
+    is settled as failed and its neighbours in the same unit still go out."""
+    bot = BotHarness(database_url=sqlite_url, token=TOKEN)
+    await bot.start()
+    try:
+        seed_due_nudges(sqlite_url, 5, due=bot.clock.now() - timedelta(minutes=1))
+        coach = bot.runtime.service.coach
+        real_render = coach.render_followup
+        broken: list[int] = []
+
+        def render_or_break(session: Any, followup: Any) -> Any:
+            if not broken:  # the first one of the unit meets a bug, after writing something
+                broken.append(followup.id)
+                followup.attempts = 99
+                session.flush()
+                raise RuntimeError("a bug while rendering")
+            return real_render(session, followup)
+
+        coach.render_followup = render_or_break  # type: ignore[method-assign]
+        report = await bot.runtime.dispatcher.run_once()
+        assert report.sent == 4 and report.failed == 1
+        assert followup_statuses(sqlite_url) == Counter({"sent": 4, "failed": 1})
+        with bot.coach.engine.connect() as db:
+            attempts, error = db.execute(
+                sa.text("select attempts, last_error from followup where id = :id"),
+                {"id": broken[0]},
+            ).one()
+        assert (attempts, error) == (0, "error while rendering")  # its own work was undone
     finally:
         await bot.stop()
