@@ -29,6 +29,7 @@ seen_clinician_at
 sent_at
 sent_message_id
 last_error
+read_at
 
 # Called by their frameworks: prometheus_client collectors, tornado handlers, Python's hook.
 _.collect
