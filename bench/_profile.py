@@ -86,7 +86,7 @@ MARKERS = (
     "deliver_chat (coach/pipeline/courier.py",
     "deliver_due (coach/pipeline/courier.py",
     "claim (coach/storage/outbox.py",
-    "mark_sent (coach/storage/outbox.py",
+    "mark_sent_many (coach/storage/outbox.py",
     "_seconds_until_chat_due (coach/pipeline/courier.py",
     "_keep_lease (coach/pipeline/courier.py",
     "send (coach/telegram_adapter/sender.py",

@@ -9,7 +9,7 @@ update and writes the outbox rows; the updates are Telegram-shaped and go throug
 own `to_inbound`, see bench/_updates.py), then `Courier.deliver_chat(chat)` exactly as the runtime
 calls it, with a sender that returns at once (no HTTP, no PTB). Timed, per update: handle, and
 inside deliver_chat the claim (`outbox.claim` in its unit of work), each "sent" mark
-(`Courier._settle_sent`, one unit of work per row) and the "what is still due" query
+(`Settling.sent`, one unit of work for the chat's rows) and the "what is still due" query
 (`Courier._seconds_until_chat_due`), each where it runs (in the worker thread). Nothing runs
 concurrently, so there is no lock waiting: this is the work itself. BENCH_EXPERIMENT=<names>
 applies prototypes of proposed changes (bench/_experiments.py) to the same run.
@@ -117,7 +117,7 @@ async def measure(
         from bench._experiments import apply
 
         apply(courier)
-    courier._settle_sent = timed("sent marks (one unit per chat)", courier._settle_sent)  # type: ignore[method-assign]
+    courier.settling.sent = timed("sent marks (one unit per chat)", courier.settling.sent)  # type: ignore[method-assign]
     courier._seconds_until_chat_due = timed(  # type: ignore[method-assign]
         "still-due query", courier._seconds_until_chat_due
     )

@@ -236,7 +236,7 @@ class JourneyRunner:
         with unit_of_work(self.engine) as session:
             return repo.latest_episode(session, self.person())
 
-    async def run(self, on_day: Callable[[int], None] | None = None) -> Transcript:
+    async def run(self) -> Transcript:
         j = self.journey
         self.transcript.add(f"=== Journey: {j.name} — {j.description}")
         await self.command("start")

@@ -43,9 +43,10 @@ from coach.pipeline.sending import (
     TransientError,
     backoff,
 )
-from coach.storage import followups, outbox
+from coach.pipeline.settling import Settling
+from coach.storage import outbox
 from coach.storage.database import DatabaseUnavailable, unit_of_work
-from coach.storage.models import FollowUpStatus, OutboxMessage
+from coach.storage.models import OutboxMessage
 
 __all__ = [  # the sending vocabulary is re-exported for the transports
     "MAX_ATTEMPTS",
@@ -124,7 +125,7 @@ class Courier:
         self.engine = engine
         self.sender = sender
         self.clock = clock
-        self.on_blocked = on_blocked  # person id → mark blocked, cancel follow-ups (own unit)
+        self.settling = Settling(engine, clock, on_blocked)
         self.owner = owner or uuid.uuid4().hex[:12]
         self.lease = timedelta(seconds=lease_seconds)
         self.batch_size = batch_size
@@ -292,7 +293,7 @@ class Courier:
     ) -> None:
         for index, row in enumerate(rows):
             if self.stopping:
-                await asyncio.to_thread(self._settle_release, [r.id for r in rows[index:]], token)
+                await asyncio.to_thread(self.settling.release, [r.id for r in rows[index:]], token)
                 return
             await self._wait_if_paused()
             await self.pacer.wait_turn(row.chat_id)
@@ -300,14 +301,14 @@ class Courier:
                 message_id = await self.sender.send(row)
             except RecipientBlocked:
                 report.blocked += 1
-                await self._settle(self._settle_blocked, row)
+                await self._settle(self.settling.blocked, row)
                 return
             except RetryLater as exc:
                 wait = timedelta(seconds=exc.retry_after)
                 self.paused_until = self.clock.now() + wait
                 log.info("Telegram asked to wait %.0f s (429): sending paused", exc.retry_after)
                 rest = rows[index:]
-                await self._settle(self._settle_retry, rest, token, wait, "flood control", False)
+                await self._settle(self.settling.retry, rest, token, wait, "flood control", False)
                 report.retried += 1
                 report.followups_retried += 1 if row.followup_id else 0
                 return
@@ -315,7 +316,7 @@ class Courier:
                 rest = rows[index:]
                 reason = f"transient: {type(exc.__cause__ or exc).__name__}"
                 failed = await self._settle(
-                    self._settle_retry, rest, token, backoff(row.attempts + 1), reason, True
+                    self.settling.retry, rest, token, backoff(row.attempts + 1), reason, True
                 )
                 if failed:
                     report.failed += 1
@@ -327,7 +328,7 @@ class Courier:
             except PermanentError as exc:
                 report.failed += 1
                 report.followups_failed += 1 if row.followup_id else 0
-                await self._settle(self._settle_failed, row, token, f"rejected: {exc}")
+                await self._settle(self.settling.failed, row, token, f"rejected: {exc}")
                 continue
             delivered.append((row, message_id))
 
@@ -338,7 +339,7 @@ class Courier:
         report: DeliveryReport,
     ) -> None:
         sent = [(row.id, message_id) for row, message_id in delivered if row.id is not None]
-        owned = set(await self._settle(self._settle_sent, sent, token))
+        owned = set(await self._settle(self.settling.sent, sent, token))
         now = self.clock.now()
         for row, _ in delivered:
             if row.id not in owned:
@@ -367,75 +368,3 @@ class Courier:
                 log.warning("database unreachable while settling a send: retrying")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-
-    def _settle_sent(self, sent: list[tuple[int, int | None]], token: str) -> list[int]:
-        with unit_of_work(self.engine) as session:
-            return outbox.mark_sent_many(session, sent=sent, token=token, now=self.clock.now())
-
-    def _settle_retry(
-        self,
-        rows: Sequence[OutboxMessage],
-        token: str,
-        wait: timedelta,
-        reason: str,
-        counts: bool,
-    ) -> bool:
-        """Put the chat's remaining rows in the waiting state; True if the first one gave up."""
-        first = rows[0]
-        with unit_of_work(self.engine) as session:
-            outbox.mark_retry(
-                session,
-                message_ids=[r.id for r in rows if r.id is not None],
-                token=token,
-                at=self.clock.now() + wait,
-                reason=reason,
-                counts_as_attempt=counts,
-                max_attempts=MAX_ATTEMPTS,
-            )
-            assert first.id is not None
-            gave_up = bool(outbox.failed_among(session, [first.id]))
-            if gave_up and first.followup_id is not None:
-                followups.settle(
-                    session,
-                    followup_id=first.followup_id,
-                    status=FollowUpStatus.FAILED,
-                    reason=f"gave up after {MAX_ATTEMPTS} attempts: {reason}",
-                )
-        if counts:
-            log.warning("outbox row %s will be retried: %s", first.id, reason)
-        return gave_up
-
-    def _settle_failed(self, row: OutboxMessage, token: str, reason: str) -> None:
-        with unit_of_work(self.engine) as session:
-            assert row.id is not None
-            owned = outbox.mark_failed(session, message_id=row.id, token=token, reason=reason)
-            if owned and row.followup_id is not None:
-                followups.settle(
-                    session,
-                    followup_id=row.followup_id,
-                    status=FollowUpStatus.FAILED,
-                    reason=reason,
-                )
-
-    def _settle_release(self, ids: list[int | None], token: str) -> None:
-        with unit_of_work(self.engine) as session:
-            outbox.release(session, message_ids=[i for i in ids if i is not None], token=token)
-
-    def _settle_blocked(self, row: OutboxMessage) -> None:
-        with unit_of_work(self.engine) as session:
-            if row.person_id is not None:
-                outbox.cancel_for_person(
-                    session, person_id=row.person_id, reason="blocked by the person"
-                )
-            else:
-                assert row.id is not None
-                outbox.cancel_one(session, message_id=row.id, reason="blocked")
-            if row.followup_id is not None:
-                followups.settle(
-                    session,
-                    followup_id=row.followup_id,
-                    status=FollowUpStatus.CANCELLED,
-                    reason="blocked by the person",
-                )
-        if row.person_id is not None:
-            self.on_blocked(row.person_id)

@@ -186,15 +186,6 @@ def _owned(message_id: int, token: str) -> sa.ColumnElement[bool]:
     )
 
 
-def mark_sent(
-    session: Session, *, message_id: int, token: str, now: datetime, telegram_message_id: int | None
-) -> bool:
-    """Settle a delivered row; False when the claim is no longer ours (nothing is changed)."""
-    return bool(
-        mark_sent_many(session, sent=[(message_id, telegram_message_id)], token=token, now=now)
-    )
-
-
 def mark_sent_many(
     session: Session,
     *,
