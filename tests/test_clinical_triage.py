@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from coach.clinical.tiers import (
@@ -14,13 +16,35 @@ from coach.clinical.tiers import (
     Finding,
     Tier,
 )
-from coach.clinical.triage import (
-    crisis_in_text,
-    low_mood_in_text,
-    most_urgent,
-    red_flag_in_text,
-    triage_answers,
-)
+from coach.clinical.triage import most_urgent, triage_answers
+from coach.clinical.understanding import Reader, reader_for
+from coach.content import load_content
+
+_READER: list[Reader] = []
+
+
+def _reader() -> Reader:
+    """The reader of typed messages, built once from the shipped lexicon."""
+    if not _READER:
+        content = load_content(Path(__file__).resolve().parent.parent / "content")
+        assert content.lexicon is not None
+        _READER.append(reader_for(content.lexicon))
+    return _READER[0]
+
+
+# The phrasings the regular expressions of the first release caught stay caught by the reader.
+def red_flag_in_text(text: str) -> Tier | None:
+    top = _reader().read(text).top_tier
+    return top if top is not None and top >= Tier.URGENT else None
+
+
+def crisis_in_text(text: str) -> bool:
+    return _reader().read(text).crisis
+
+
+def low_mood_in_text(text: str) -> bool:
+    return any(m.sign == "low_mood" for m in _reader().read(text).present)
+
 
 ALL_CLEAR = {
     "emergency": "none",

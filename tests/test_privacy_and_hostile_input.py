@@ -150,6 +150,8 @@ async def test_delete_erases_every_row_about_the_person_and_nothing_else(bot: Bo
     for user_id in (USER_ID, OTHER_USER):
         assert "Time for your check-in (day 2)" in (bot.messages(user_id)[-1].text or "")
         await _answer_the_checkin(bot, user_id, pain="4")
+        # A typed denial: a decision taken from typed words, kept with its words.
+        await bot.say("no problems with my waterworks", user_id)
     mine, theirs = _person_id(bot, USER_ID), _person_id(bot, OTHER_USER)
     before = _person_rows(bot, USER_ID, mine)
     theirs_before = _person_rows(bot, OTHER_USER, theirs)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from coach.clinical.understanding import warm_up
 from coach.clock import Clock
 from coach.coaching import router
 from coach.coaching.followups import PreparedFollowUp, render_followup
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Coach", "PreparedFollowUp"]
 
+READER_WARM_UP_AFTER_SECONDS = 3.0
+
 
 class Coach:
     def __init__(
@@ -36,6 +39,8 @@ class Coach:
         self.clock = clock
         self.settings = settings
         self.coaching = Coaching(content, clock, settings)
+        if content.lexicon is not None:  # the reader of typed messages, built off start-up
+            warm_up(content.lexicon, after_seconds=READER_WARM_UP_AFTER_SECONDS)
 
     def route(self, session: Session, inbound: Inbound) -> Outcome:
         """Handle one input from a person (see `router`)."""

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from coach.clinical import triage
 from coach.coaching.journeys import (
     checkin,
     clinician_report,
@@ -61,6 +60,7 @@ ACTIONS: dict[str, Journey] = {
     "progress": control.progress_report,
     "report": clinician_report.clinician_report,  # offered with SOON and URGENT advice
     "help": control.help_menu,
+    free_text.SOMETHING_NEW: free_text.something_new,  # the safety net under typed answers
 }
 
 
@@ -208,29 +208,40 @@ def _stale(turn: Turn) -> Outcome:
 def _text(
     coaching: Coaching, session: Session, user: UserRef, person: Person | None, text: str
 ) -> Outcome:
-    """Safety first (crisis, red-flag words, low mood), then a typed answer, then the way on."""
-    if triage.crisis_in_text(text):
+    """Safety first (crisis, signs reported, denied or asked about: see `free_text`), then a
+    typed answer, then the way on, with the safety net."""
+    reading = free_text.read(coaching.content, text)
+    if reading.crisis:
         return free_text.crisis(coaching, session, person)
     if person is None or person.consent_at is None:
-        if triage.red_flag_in_text(text) is not None:
+        if reading.present or reading.asked or reading.asks_about_signs:
             return Outcome([control.emergency_info(coaching, person)])
         return _start(coaching, session, user, person)
     turn = coaching.turn(session, person)
-    flag = triage.red_flag_in_text(text)
-    if flag is not None:
-        return free_text.red_flag(turn, flag)
-    if triage.low_mood_in_text(text):
-        return free_text.low_mood(turn)
+    first = free_text.safety_first(turn, reading)
+    if isinstance(first, free_text.TypedAnswer):
+        return _apply_typed(turn, first)
+    if first is not None:
+        return first
     if len(text) > free_text.LONG_TEXT:
         return free_text.long_text(turn)
     typed = free_text.read_typed_answer(turn, text)
     if isinstance(typed, free_text.TypedAnswer):
-        return _apply_answer(turn, typed.value)
+        return _apply_typed(turn, typed)
     if typed is not None:
         return typed
+    if reading.set_aside:
+        return free_text.set_aside(turn, reading)
     if person.flow:
         return free_text.button_expected(turn)
-    return Outcome([control.menu(turn)])
+    return free_text.not_understood(turn)
+
+
+def _apply_typed(turn: Turn, typed: free_text.TypedAnswer) -> Outcome:
+    outcome = _apply_answer(turn, typed.value)
+    if typed.note is not None:
+        outcome.replies.insert(0, typed.note)
+    return outcome
 
 
 def _unsupported(coaching: Coaching, session: Session, person: Person | None) -> Outcome:

@@ -16,6 +16,9 @@ from coach.clinical.understanding import Lexicon, LexiconError, build_lexicon
 
 __all__ = ["FREE_TEXT_UI", "Lexicon", "load_lexicon"]
 
+# libyaml's safe loader when PyYAML has it: the word lists are long, start-up stays short.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Texts of the free-text journey (coach.coaching.journeys.free_text).
 FREE_TEXT_UI = [
     "screen_mentioned",
@@ -28,6 +31,7 @@ FREE_TEXT_UI = [
     "btn_something_new",
     "something_new_intro",
     "pain_unclear",
+    "checkin_soon",
 ]
 
 
@@ -40,7 +44,7 @@ def load_lexicon(folder: Path, sources: Mapping[str, object]) -> Lexicon:
     parsed: list[tuple[str, Mapping[str, object]]] = []
     for path in files:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except yaml.YAMLError as exc:
             raise ContentError(f"{path}: not valid YAML ({exc})") from None
         if not isinstance(data, dict):

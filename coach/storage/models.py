@@ -189,6 +189,19 @@ class Decision(SQLModel, table=True):
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
 
 
+class TypedReading(SQLModel, table=True):
+    """A decision the coach took from typed words, with the words that triggered it: what the
+    reader understood (sign, tier, status, words), never the whole message. A health answer."""
+
+    __tablename__ = "typed_reading"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    episode_id: int | None = Field(default=None, foreign_key="episode.id", ondelete="CASCADE")
+    read_at: datetime | None = utc_column(nullable=False)
+    decision: str  # "screened_emergency", "denial_taken_as_none", "asked_about_signs", ...
+    mentions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON())
+
+
 class InboxUpdate(SQLModel, table=True):
     """Every Telegram update handled, by its id: a re-delivered update is never handled twice.
 
@@ -204,6 +217,7 @@ class InboxUpdate(SQLModel, table=True):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"  # written with the decision, not yet tried
+    DRAWING = "drawing"  # its picture or page is being drawn after the commit; then pending
     SENDING = "sending"  # claimed by one sender (claimed_by, lease_until)
     RETRY = "retry"  # waiting until next_attempt_at (flood control, 5xx, network)
     SENT = "sent"
@@ -221,7 +235,7 @@ class OutboxMessage(SQLModel, table=True):
         default=None, foreign_key="person.id", ondelete="CASCADE", index=True
     )
     chat_id: int = Field(sa_type=sa.BigInteger(), index=True)
-    kind: str = "text"  # "text", "document" or "edit" (mark an answered question)
+    kind: str = "text"  # "text", "document", "photo" or "edit" (mark an answered question)
     text: str = ""
     buttons: list[list[list[str]]] = Field(default_factory=list, sa_type=sa.JSON())
     document_name: str | None = None

@@ -19,6 +19,7 @@ from coach.storage.models import (
     FollowUpStatus,
     OutboxMessage,
     Person,
+    TypedReading,
 )
 
 OPEN_EPISODE_STATUSES = (
@@ -324,6 +325,7 @@ def export_person(session: Session, person: Person) -> dict[str, object]:
         "checkins": _rows(session, CheckIn, person),
         "follow_ups": _rows(session, FollowUp, person),
         "decisions": _rows(session, Decision, person),
+        "typed_readings": _rows(session, TypedReading, person),
         # Messages owed to the person (delivered ones keep no text).
         "messages": _rows(session, OutboxMessage, person),
     }

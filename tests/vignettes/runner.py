@@ -68,7 +68,7 @@ PERSONAS = frozenset({"plain", "plays_down", "anxious"})
 STEP_KINDS = ("check", "tap", "say", "screen", "day", "checkin")
 
 SYMPTOM_CHECK_QIDS = ("emergency", "location", "onset", "trigger", "pain", "urgent", "soon", "age")
-CHECKIN_QIDS = ("emergency", "pain", "change", "managed", "pgic", "activities")
+CHECKIN_QIDS = ("emergency", "pain", "change", "managed", "pgic", "activities", "soon")
 CHECK_DEFAULTS: dict[str, str] = {
     "emergency": "None of these",
     "location": "Lower back",
@@ -83,6 +83,7 @@ CHECKIN_DEFAULTS: dict[str, str] = {
     "emergency": "None of these",
     "managed": "Ice/heat and walks",
     "activities": "Yes, mostly",
+    "soon": "None of these",
 }
 MAX_TAPS_PER_STEP = 16
 
@@ -251,9 +252,12 @@ class _Questions:
             self.by_labels.setdefault(labels, qid)
         self.screen_intro = str(content["ui"]["screen_intro"]).strip()
         self.button_expected = str(content["ui"]["button_expected"]).strip()
+        # A screening question after typed words adds one tap to confirm what was understood.
+        self.confirm = str(content["ui"]["screen_confirm"]).strip()
 
     def qid(self, labels: Iterable[str]) -> str | None:
-        return self.by_labels.get(frozenset(labels))
+        shown = frozenset(labels)
+        return self.by_labels.get(shown) or self.by_labels.get(shown - {self.confirm})
 
 
 # ------------------------------------------------------------------------------------ playing

@@ -63,10 +63,12 @@ def reader_for(lexicon: Lexicon) -> Reader:
     return reader
 
 
-def warm_up(lexicon: Lexicon) -> threading.Thread:
-    """Build the reader in a background thread, so that start-up does not wait for spaCy."""
-    thread = threading.Thread(
-        target=reader_for, args=(lexicon,), name="reader-warm-up", daemon=True
-    )
+def warm_up(lexicon: Lexicon, *, after_seconds: float = 0.0) -> threading.Thread:
+    """Build the reader in a background thread, after a delay (so that the coach's own start-up
+    does not share the processor with spaCy's import); the first message waits for it only if
+    it comes before."""
+    thread = threading.Timer(after_seconds, reader_for, args=(lexicon,))
+    thread.name = "reader-warm-up"
+    thread.daemon = True
     thread.start()
     return thread

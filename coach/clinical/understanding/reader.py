@@ -148,7 +148,8 @@ class Reader:
 
     def doc(self, text: str) -> Doc:
         cleaned = text[:MAX_CHARS].replace("\u2019", "'").replace("\u2018", "'")
-        cleaned = cleaned.replace("\u02bc", "'").replace("\n", ". ")
+        # Lower case first: the tokenizer splits "can't" but not "CAN'T".
+        cleaned = cleaned.replace("\u02bc", "'").replace("\n", ". ").lower()
         doc = self.nlp(cleaned)
         for token in doc:
             canonical = self.canonical(token.norm_)
@@ -181,12 +182,15 @@ class Reader:
             if not inside:
                 continue
             question = _is_question(doc, sent.start, sent.end, sent_cues)
+            in_words = frozenset(i for m in inside for i in range(m.start, m.end))
             for entry in self.lexicon.signs.values():
                 best: Mention | None = None
                 for found in self._find(entry.rules, inside):
                     parts = sorted(found, key=lambda m: m.start)
                     start, end = parts[0].start, max(p.end for p in parts)
-                    status = _status(doc, start, end, parts, sent_cues, question, entry.past_counts)
+                    status = _status(
+                        doc, start, end, parts, sent_cues, question, entry.past_counts, in_words
+                    )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
                     if status == Status.PRESENT:
@@ -275,6 +279,7 @@ def _status(
     cues: list[_Match],
     question: bool,
     past_counts: bool,
+    in_words: frozenset[int],
 ) -> Status:
     # A cue that is part of the sign's own words ("no wee", "can't feel") is not context.
     own = {i for p in parts for i in range(p.start, p.end)}
@@ -294,7 +299,10 @@ def _status(
     for c in cues:
         kind = _kind(c)
         if kind == "negation_before" and c.end <= start and start - c.end <= NEGATION_SCOPE:
-            answered = c.end < len(doc) and doc[c.end].is_punct and c.end < start
+            # "no, …", "none really, …": an answer to a question, not a scope over what follows
+            # (but "no numbness, tingling or …" lists what is denied).
+            after = c.end + 1 < start and c.end not in in_words
+            answered = doc[c.end].is_punct or (after and doc[c.end + 1].is_punct)
             restarted = any(c.end <= i < start for i in subjects)  # "no, I can't feel …"
             if clear(c.end, start) and not answered and not restarted:
                 return Status.NEGATED

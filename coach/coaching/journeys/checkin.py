@@ -8,6 +8,7 @@ unanswered check-in; after several silent days the coach asks whether to carry o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,6 +87,8 @@ def begin(
         c.daily_activities_ok is not None and c.day >= ACTIVITIES_DAY for c in done
     ):
         queue.append("activities")
+    if "one_leg_numb" in repo.rules_fired(session, episode):
+        queue.append("soon")  # numbness in one leg reported before: is it fading?
     data = {
         "checkin_id": checkin.id,
         "episode_id": episode.id,
@@ -93,7 +96,7 @@ def begin(
         "local_date": local_date.isoformat(),
     }
     header = Reply(turn.content.ui("checkin_header", day=day))
-    return [header, ask(turn, f"checkin:{queue[0]}", queue[0], data)]
+    return [header, _ask(turn, queue[0], data)]
 
 
 def answer(turn: Turn, qid: str, value: str) -> Outcome:
@@ -128,13 +131,24 @@ def answer(turn: Turn, qid: str, value: str) -> Outcome:
         checkin.pgic = value
     elif qid == "activities":
         checkin.daily_activities_ok = value == "yes"
+    advice: list[Reply] = []
+    if qid == "soon":
+        findings = triage.triage_answers({"soon": value})
+        if findings:
+            answers = {"checkin_day": checkin.day, "soon": value}
+            advice = escalate(turn, episode, findings, answers)
     session.add(checkin)
     queue = list(data.get("queue", []))
     if queue:
         next_qid = queue.pop(0)
         data["queue"] = queue
-        return Outcome([ask(turn, f"checkin:{next_qid}", next_qid, data)])
-    return Outcome(_complete(turn, episode, checkin))
+        return Outcome([*advice, _ask(turn, next_qid, data)])
+    return Outcome([*advice, *_complete(turn, episode, checkin)])
+
+
+def _ask(turn: Turn, qid: str, data: Mapping[str, object]) -> Reply:
+    text = turn.content.ui("checkin_soon") if qid == "soon" else None
+    return ask(turn, f"checkin:{qid}", qid, data, text)
 
 
 def _complete(turn: Turn, episode: Episode, checkin: CheckIn) -> list[Reply]:

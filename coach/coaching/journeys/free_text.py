@@ -1,20 +1,33 @@
-"""What a person types, beyond commands: safety first, then typed answers.
+"""What a person types, beyond commands: safety first, then typed answers, never a dead end.
 
-Words of crisis get crisis support at once; words that sound like a red flag bring the explicit
-emergency (or urgent) question, and the conversation resumes after a "none"; low mood gets its
-advice once per episode. A number where a pain score is asked, a place where a zone is asked and
-a time where a check-in time is asked are read as answers. The router decides the order.
+Every message is read by the reader of `coach.clinical.understanding` (signs in the person's own
+words, with what each mention means: present, denied, someone else's, past or asked about).
+In every state, as the router orders it:
+
+- words of crisis: crisis support at once;
+- a present sign: at a question that offers it (the emergency question, the same-day question, a
+  screening question), the typed sign is the answer, so an emergency sign there brings the
+  EMERGENCY advice; anywhere else, the explicit screening question of its tier, naming what was
+  understood, with one tap to confirm and the full list beside it;
+- only denials at such a question: taken as "none of these", and said so; anything unclear there
+  is asked again, never taken as an alarm;
+- a question about a sign: the emergency signs with the number, then a short answer;
+- signs only denied, someone else's or in the past: one short, kind answer;
+- anything not understood during a plan: the short answer and a one-tap "Something new or
+  worrying?" that opens the emergency list.
+
+Every decision taken from typed words is stored with the words that triggered it (never logged).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from coach.clinical import triage
 from coach.clinical.tiers import Finding, Tier
+from coach.clinical.understanding import Mention, Reading, pain_score, reader_for
 from coach.coaching.journeys.common import (
     Coaching,
     Turn,
@@ -22,17 +35,22 @@ from coach.coaching.journeys.common import (
     ask_again,
     clear_flow,
     emergency_number,
+    menu_choices,
+    options_of,
     with_resume,
 )
 from coach.coaching.journeys.control import menu
 from coach.coaching.journeys.escalation import escalate
-from coach.coaching.replies import Outcome, Reply
+from coach.coaching.replies import Choice, Outcome, Reply
+from coach.content import Content
 from coach.places import find_zone
 from coach.storage import repository as repo
-from coach.storage.models import Episode, Person
+from coach.storage import typed_readings
+from coach.storage.models import Episode, EpisodeStatus, Person
 
 LONG_TEXT = 1500
-_PAIN_RE = re.compile(r"^\D{0,24}?\b(10|[0-9])\b(\s*(/|out of|of)\s*10)?\D{0,24}$", re.I)
+SCREEN_QUESTION = {Tier.EMERGENCY: "emergency", Tier.URGENT: "urgent", Tier.SOON: "soon"}
+SOMETHING_NEW = "something_new"  # the action of the safety-net button
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,12 @@ class TypedAnswer:
     """Typed text read as the answer to the waiting question, to apply as if it were tapped."""
 
     value: str
+    note: Reply | None = None  # said before the answer is applied ("taken as none of these")
+
+
+def read(content: Content, text: str) -> Reading:
+    assert content.lexicon is not None, "content loaded without its lexicon"
+    return reader_for(content.lexicon).read(text)
 
 
 def crisis(coaching: Coaching, session: Session, person: Person | None) -> Outcome:
@@ -51,33 +75,70 @@ def crisis(coaching: Coaching, session: Session, person: Person | None) -> Outco
     return outcome
 
 
-def red_flag(turn: Turn, flag: Tier) -> Outcome:
-    """Words that sound like an EMERGENCY or URGENT sign: ask the explicit question about it."""
-    person = turn.person
-    flow = person.flow or ""
-    qid = "emergency" if flag == Tier.EMERGENCY else "urgent"
-    if flow.endswith(":emergency") and flag == Tier.EMERGENCY:
-        # The explicit question is on screen and the person describes a sign in words:
-        # over-caution costs a phone call, a miss could cost much more.
-        episode = _or_new_episode(turn, repo.open_episode(turn.session, person))
-        findings = [Finding(Tier.EMERGENCY, "reported_in_text")]
-        return Outcome(escalate(turn, episode, findings, {"free_text": "red flag words"}))
-    if flow.endswith(f":{qid}"):
-        return button_expected(turn)
+def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
+    """Signs reported, denied or asked about, in whatever state the person is."""
+    present = reading.present
+    offered = {value for value, _ in options_of(turn.person)} if turn.person.flow else set()
+    for mention in present:
+        if mention.sign in offered:  # the waiting question offers it: the typed sign answers it
+            _record(turn, "answered_in_words", [mention])
+            return TypedAnswer(mention.sign)
+    if present and present[0].tier == Tier.SOON and present[0].sign == "low_mood":
+        _record(turn, "low_mood_in_words", present[:1])
+        return low_mood(turn)
+    if present:
+        _record(turn, f"screened_{present[0].tier.name.lower()}", present)
+        return screen(turn, present[0])
+    if "none" in offered and _asks_for_signs(turn):
+        if reading.only_denials:
+            _record(turn, "denial_taken_as_none", reading.set_aside)
+            note = Reply(turn.content.ui("screen_none_taken", number=turn.number))
+            return TypedAnswer("none", note)
+        _record(turn, "unclear_at_screening", list(reading.mentions))
+        return Outcome([Reply(turn.content.ui("screen_unclear")), ask_again(turn)])
+    if reading.asked or reading.asks_about_signs:
+        _record(turn, "asked_about_signs", reading.asked)
+        return asked(turn, reading.asked)
+    return None
+
+
+def _asks_for_signs(turn: Turn) -> bool:
+    qid = str(turn.person.flow_data.get("qid", ""))
+    return qid in ("emergency", "urgent", "soon")
+
+
+def screen(turn: Turn, mention: Mention) -> Outcome:
+    """The explicit question of the mention's tier, naming what was understood, one tap to
+    confirm and the whole list beside it; the conversation resumes after a "none"."""
+    person, content = turn.person, turn.content
+    qid = SCREEN_QUESTION[mention.tier]
     resume = {"flow": person.flow, "data": person.flow_data} if person.flow else None
     if person.flow and person.flow.startswith("screen:"):
-        # A screening question replaces another: resume what was asked before either.
-        resume = person.flow_data.get("resume")
+        resume = person.flow_data.get("resume")  # a screening question replaces another
+    question = content.question(qid)
+    mentioned = content.ui("screen_mentioned", reason=content.rule_reason(mention.sign))
+    options = [(mention.sign, content.ui("screen_confirm")), *question.options]
+    data = {"resume": resume, "typed": mention.sign}
     return Outcome(
         [
-            Reply(turn.content.ui("screen_intro")),
-            ask(turn, f"screen:{qid}", qid, {"resume": resume}),
+            Reply(content.ui("screen_intro")),
+            ask(turn, f"screen:{qid}", qid, data, f"{mentioned}\n\n{question.text}", options),
         ]
     )
 
 
+def something_new(turn: Turn) -> Outcome:
+    """The safety-net button: the emergency list, then back to whatever was waiting."""
+    person, content = turn.person, turn.content
+    resume = {"flow": person.flow, "data": person.flow_data} if person.flow else None
+    if person.flow and person.flow.startswith("screen:"):
+        return Outcome([ask_again(turn)])
+    text = f"{content.ui('something_new_intro')}\n\n{content.question('emergency').text}"
+    return Outcome([ask(turn, "screen:emergency", "emergency", {"resume": resume}, text)])
+
+
 def answer_screen(turn: Turn, qid: str, value: str) -> Outcome:
-    """The explicit screening question asked because free text sounded like a red flag."""
+    """The explicit screening question asked because of typed words (or the safety net)."""
     person, session = turn.person, turn.session
     episode = repo.open_episode(session, person)
     repo.record_answer(
@@ -89,16 +150,56 @@ def answer_screen(turn: Turn, qid: str, value: str) -> Outcome:
         at=turn.clock.now(),
     )
     findings = triage.triage_answers({qid: value})
+    resume = person.flow_data.get("resume")
     if findings:
         episode = _or_new_episode(turn, episode)
-        return Outcome(escalate(turn, episode, findings, {qid: value}))
-    resume = person.flow_data.get("resume")
-    if resume:
-        person.flow = resume["flow"]
-        person.flow_data = resume["data"]
-        return Outcome([ask_again(turn)])
+        replies = escalate(turn, episode, findings, {qid: value, "typed": True})
+        if findings[0].tier >= Tier.URGENT:
+            return Outcome(replies)
+        return Outcome(replies + _resume(turn, resume))
+    return Outcome(_resume(turn, resume), ack="OK")
+
+
+def _resume(turn: Turn, resume: object) -> list[Reply]:
+    person = turn.person
+    if isinstance(resume, dict) and resume.get("flow"):
+        person.flow = str(resume["flow"])
+        person.flow_data = dict(resume["data"])
+        return [ask_again(turn)]
     clear_flow(person)
-    return Outcome([menu(turn)], ack="OK")
+    return [menu(turn)]
+
+
+def asked(turn: Turn, mentions: list[Mention]) -> Outcome:
+    """A question about a sign: the emergency signs with the number first, then the answer."""
+    content = turn.content
+    replies = [Reply(content.advice("emergency_info", number=turn.number))]
+    net = ((Choice(content.ui("btn_something_new"), action=SOMETHING_NEW),),)
+    if mentions:
+        reason = content.rule_reason(mentions[0].sign)
+        replies.append(
+            Reply(content.ui("asked_about_signs", reason=reason, number=turn.number), net)
+        )
+    else:
+        replies[0] = Reply(replies[0].text, net)
+    return with_resume(turn, replies)
+
+
+def set_aside(turn: Turn, reading: Reading) -> Outcome:
+    """Signs only denied, someone else's or past: one short, kind answer, no screening."""
+    _record(turn, "set_aside", reading.set_aside)
+    net = ((Choice(turn.content.ui("btn_something_new"), action=SOMETHING_NEW),),)
+    return with_resume(turn, [Reply(turn.content.ui("set_aside_reply"), net)])
+
+
+def not_understood(turn: Turn) -> Outcome:
+    """Nothing waiting and nothing understood: the short answer and the safety net."""
+    content = turn.content
+    episode = repo.open_episode(turn.session, turn.person)
+    if episode is None or episode.status != EpisodeStatus.ACTIVE:
+        return Outcome([menu(turn)])
+    net = (Choice(content.ui("btn_something_new"), action=SOMETHING_NEW),)
+    return Outcome([Reply(content.ui("idle_safety_net"), (net, *menu_choices(content)))])
 
 
 def low_mood(turn: Turn) -> Outcome:
@@ -122,10 +223,10 @@ def read_typed_answer(turn: Turn, text: str) -> TypedAnswer | Outcome | None:
     person = turn.person
     qid = str(person.flow_data.get("qid", "")) if person.flow else ""
     if qid == "pain":
-        match = _PAIN_RE.match(text.strip())
-        if not match:
-            return Outcome([Reply(turn.content.ui("pain_invalid")), ask_again(turn)])
-        return TypedAnswer(match.group(1))
+        score = pain_score(text)
+        if score is None:
+            return Outcome([Reply(turn.content.ui("pain_unclear")), ask_again(turn)])
+        return TypedAnswer(str(score))
     if qid == "timezone":
         zone = find_zone(text)
         if zone is None:
@@ -138,6 +239,21 @@ def read_typed_answer(turn: Turn, text: str) -> TypedAnswer | Outcome | None:
 
 def button_expected(turn: Turn) -> Outcome:
     return Outcome([Reply(turn.content.ui("button_expected")), ask_again(turn)])
+
+
+def _record(turn: Turn, decision: str, mentions: list[Mention]) -> None:
+    """Keep the decision and the words that led to it, as a health answer of the person's."""
+    typed_readings.record(
+        turn.session,
+        person=turn.person,
+        episode=repo.open_episode(turn.session, turn.person),
+        decision=decision,
+        mentions=[
+            {"sign": m.sign, "tier": m.tier.name, "status": m.status.value, "words": m.words}
+            for m in mentions
+        ],
+        at=turn.clock.now(),
+    )
 
 
 def _or_new_episode(turn: Turn, episode: Episode | None) -> Episode:

@@ -1,0 +1,141 @@
+"""Typed words through the real bot (loopback Bot API stand-in, manual clock): a red flag typed
+after a check-in days later, denials and unclear words at the emergency question, questions about
+signs, the safety net, pain in words, and the words kept as a health answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from tests.support.bot_harness import START, BotHarness
+
+LONDON = ZoneInfo("Europe/London")
+SELF_CARE_CHECK = [
+    "None of these",
+    "Lower back",
+    "Today",
+    "Lifting or bending",
+    "6",
+    "None of these",
+    "None of these",
+    "Under 50",
+]
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    base = START.date() + timedelta(days=day - 1)
+    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=LONDON)
+
+
+def _texts(replies: list) -> str:  # type: ignore[type-arg]
+    return "\n".join(m.text or "" for m in replies)
+
+
+async def _checkin(bot: BotHarness, pain: str) -> None:
+    await bot.tap("None of these")
+    await bot.say(pain)  # typed, in words or digits
+    await bot.tap("Same")
+    await bot.tap("Ice/heat and walks")
+
+
+def _typed_readings(bot: BotHarness) -> list[tuple[str, list[dict[str, str]]]]:
+    with bot.coach.engine.connect() as db:
+        rows = db.execute(sa.text("select decision, mentions from typed_reading order by id"))
+        return [(d, m if isinstance(m, list) else json.loads(m)) for d, m in rows]
+
+
+async def test_a_flag_typed_after_the_day3_checkin_brings_the_emergency_question(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))
+    await _checkin(bot, "about a five")
+    await bot.advance_to(at(3, 19, 0))
+    await _checkin(bot, "it's a 5 today")
+    replies = await bot.say("the back's ok but no wee since breakfast and it feels blocked")
+    question = replies[-1]
+    assert "You mentioned new trouble passing urine" in (question.text or "")
+    labels = [label for label, _ in question.buttons()]
+    assert labels[0] == "Yes, that's happening now" and "None of these" in labels
+    replies = await bot.tap("Yes, that's happening now")
+    assert (replies[0].text or "").startswith("Call 999 now")
+    with bot.coach.engine.connect() as db:
+        status, tier = db.execute(sa.text("select status, tier from episode")).one()
+        pains = db.execute(sa.text("select pain from checkin order by day")).scalars().all()
+    assert (status, tier) == ("halted_emergency", 3)
+    assert pains == [5, 5]  # "about a five" and "it's a 5 today" were pain scores
+    decision, mentions = _typed_readings(bot)[-1]
+    assert decision == "screened_emergency"
+    assert mentions[0]["sign"] == "bladder_retention" and "wee" in mentions[0]["words"]
+
+
+async def test_a_denial_at_the_emergency_question_is_taken_as_none_of_these(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))  # the check-in opens on the emergency re-screen
+    replies = await bot.say("no numbness down there and my waterworks are fine")
+    text = _texts(replies)
+    assert 'taken that as "none of these"' in text
+    assert "Call 999 now" not in text
+    assert "How bad is the pain" in (replies[-1].text or "")  # the check-in carries on
+    with bot.coach.engine.connect() as db:
+        status = db.execute(sa.text("select status from episode")).scalar_one()
+        answer = db.execute(
+            sa.text("select value from answer where question = 'checkin.emergency'")
+        ).scalar_one()
+    assert status == "active" and answer == "none"
+    assert _typed_readings(bot)[-1][0] == "denial_taken_as_none"
+
+
+async def test_unclear_words_at_the_emergency_question_ask_again_never_alarm(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    replies = await bot.say("hmm not sure really")
+    assert "couldn't tell" in _texts(replies)
+    assert "Do you have any of these right now?" in (replies[-1].text or "")
+    assert "Call" not in _texts(replies)
+    replies = await bot.say("i've wet myself a couple of times today")
+    assert (replies[0].text or "").startswith("Call 999 now")  # a sign typed there: the advice
+
+
+async def test_a_question_about_a_sign_lists_the_emergency_signs_then_answers(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    replies = await bot.say("is it bad if my legs tingle?")
+    text = _texts(replies)
+    assert text.index("Call 999 or go to the emergency department") < text.index("You asked")
+    assert "Something new or worrying?" in [label for label, _ in replies[-1].buttons()]
+    replies = await bot.tap("Something new or worrying?")
+    assert "Do you have any of these right now?" in (replies[-1].text or "")
+
+
+async def test_someone_elses_illness_gets_a_kind_word_and_no_screening(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    replies = await bot.say("my dad had prostate cancer years ago")
+    text = _texts(replies)
+    assert "Thank you for telling me" in text
+    assert "What you wrote might be important" not in text
+    replies = await bot.say("🙂🔥💪")
+    assert "Something new or worrying?" in [label for label, _ in replies[-1].buttons()]
+
+
+async def test_a_negative_pain_score_is_refused_not_stored(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK[:4])
+    replies = await bot.say("-1")
+    assert "couldn't read one pain score" in _texts(replies)
+    replies = await bot.say("a solid seven out of 10")
+    assert "any of these apply to you" in (replies[-1].text or "")  # the next question
+    with bot.coach.engine.connect() as db:
+        baseline = db.execute(sa.text("select baseline_pain from episode")).scalar_one()
+    assert baseline == 7
