@@ -5,15 +5,25 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pypdfium2
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 from pypdf import PdfReader
 
-from coach.reports.chart import ADVICE_COLOURS, HEIGHT_PX, PHASE_COLOURS, WIDTH_PX
+from coach.coaching.journeys import clinician_report
+from coach.reports.chart import (
+    ADVICE_COLOURS,
+    HEIGHT_PX,
+    PHASE_COLOURS,
+    WIDTH_PX,
+    PainChart,
+    render_png,
+)
 from tests.support.bot_harness import START, USER_ID, BotHarness
 from tests.support.botapi_standin import SentMessage
 
@@ -193,3 +203,50 @@ def test_every_report_text_key_is_used_by_the_code() -> None:
     code = "".join(p.read_text() for p in root.rglob("*.py") if p.name != "report_keys.py")
     unused = [key for key in REPORT_UI if f'"{key}"' not in code]
     assert unused == []
+
+
+async def test_pictures_are_drawn_after_the_commit_without_holding_the_database(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing takes a tenth of a second or more: it must not hold the person's lock (on SQLite
+    the whole database's write lock). While the chart is drawn another writer gets in at once."""
+    await three_days_without_improvement(bot)
+    database = bot.coach.engine.url.database
+    assert database is not None
+    writers_got_in: list[bool] = []
+
+    def draw_while_someone_writes(chart: PainChart, **options: int) -> bytes:
+        other = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails with "database is locked" if held
+            other.execute("ROLLBACK")
+            writers_got_in.append(True)
+        except sqlite3.OperationalError:
+            writers_got_in.append(False)
+        finally:
+            other.close()
+        return render_png(chart, **options)
+
+    monkeypatch.setattr(clinician_report, "render_png", draw_while_someone_writes)
+    await bot.say("/progress")
+    assert writers_got_in == [True]
+    assert len(sent(bot, "sendPhoto")) == 1
+
+
+async def test_a_chart_that_cannot_be_drawn_is_left_out_and_the_words_still_come(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await three_days_without_improvement(bot)
+
+    def broken(chart: PainChart, **options: int) -> bytes:
+        raise RuntimeError("a drawing bug")
+
+    monkeypatch.setattr(clinician_report, "render_png", broken)
+    texts = await bot.say("/progress")
+    assert sent(bot, "sendPhoto") == []
+    assert any("Pain" in (m.text or "") for m in texts), [m.text for m in texts]
+    with bot.coach.engine.connect() as db:
+        statuses = db.execute(
+            sa.text("select status, last_error from outbox_message where kind = 'photo'")
+        ).all()
+    assert statuses == [("cancelled", "could not be drawn")]

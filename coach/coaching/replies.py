@@ -7,7 +7,7 @@ callback data) is the adapter's business; the coach only ever sees the decoded `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 # How a choice is stored in an outbox row (a JSON list of strings, no transport format).
@@ -60,6 +60,12 @@ class Tap:
     action: str | None = None
 
 
+# A picture or page to draw from data gathered in the unit of work. Drawing takes a tenth of a
+# second or more, so it runs after the commit, without the person's lock (on SQLite the whole
+# database's write lock); the message waits for it in the outbox, in its place in the chat.
+Drawing = Callable[[], bytes]
+
+
 @dataclass
 class Outcome:
     """The coach's answer to one input."""
@@ -67,8 +73,9 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     ack: str | None = None  # short toast for a button tap
     chosen: str | None = None  # label of the tapped option, shown on the old message
-    document: tuple[str, bytes] | None = None  # (file name, content), e.g. the data export
-    photo: tuple[str, bytes] | None = None  # (one-line caption, PNG), e.g. the pain chart
+    # (file name, content), e.g. the data export, or the clinician's page still to be drawn
+    document: tuple[str, bytes | Drawing] | None = None
+    photo: tuple[str, Drawing] | None = None  # (one-line caption, PNG to draw): the pain chart
 
 
 @dataclass(frozen=True)

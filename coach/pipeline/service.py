@@ -16,12 +16,18 @@ from sqlmodel import Session
 
 from coach.clock import Clock
 from coach.coaching.conversation import Coach, PreparedFollowUp
-from coach.coaching.replies import Choice, Inbound, Outcome, Reply
+from coach.coaching.replies import Choice, Drawing, Inbound, Outcome, Reply
 from coach.pipeline.sending import HandOff
 from coach.storage import followups, inbox, outbox
 from coach.storage import repository as repo
 from coach.storage.database import DatabaseUnavailable, lock_person, unit_of_work
-from coach.storage.models import FollowUp, FollowUpStatus, OutboxMessage, Person
+from coach.storage.models import (
+    FollowUp,
+    FollowUpStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +95,11 @@ class CoachService:
                 if not self._first_time(session, inbound):
                     return Handled(chat_id, duplicate=True)
                 outcome = self._route(session, inbound)
-                rows = self._queue_outcome(session, inbound, outcome)
+                rows, drawings = self._queue_outcome(session, inbound, outcome)
                 handed = self._hand_off(session, rows, hand_off)
-                return Handled(chat_id, ack=outcome.ack, handed=handed)
+            if drawings:
+                handed = self._draw(rows, drawings, hand_off)
+            return Handled(chat_id, ack=outcome.ack, handed=handed)
         except DatabaseUnavailable:
             raise
         except Exception:
@@ -125,6 +133,30 @@ class CoachService:
             return ()
         return tuple(rows)
 
+    def _draw(
+        self,
+        rows: list[OutboxMessage],
+        drawings: dict[int, Drawing],
+        hand_off: HandOff | None,
+    ) -> tuple[OutboxMessage, ...]:
+        """Draw after the commit, with no lock held, then make the rows deliverable."""
+        bodies: dict[int, bytes | None] = {}
+        for row_id, draw in drawings.items():
+            try:
+                bodies[row_id] = draw()
+            except Exception:
+                log.exception("a picture or page could not be drawn: sent without it")
+                bodies[row_id] = None
+        with unit_of_work(self.engine) as session:
+            outbox.fill_drawings(session, bodies, now=self.clock.now())
+            for row in rows:
+                if row.id in bodies:
+                    row.status = OutboxStatus.PENDING if bodies[row.id] else OutboxStatus.CANCELLED
+                    row.document_body = bodies[row.id]
+            return self._hand_off(
+                session, [r for r in rows if r.status != OutboxStatus.CANCELLED], hand_off
+            )
+
     def _first_time(self, session: Session, inbound: Inbound) -> bool:
         if inbound.update_id is None:
             return True
@@ -136,7 +168,8 @@ class CoachService:
 
     def _queue_outcome(
         self, session: Session, inbound: Inbound, outcome: Outcome
-    ) -> list[OutboxMessage]:
+    ) -> tuple[list[OutboxMessage], dict[int, Drawing]]:
+        """Write the outcome's messages; returns them and, by row id, what is left to draw."""
         messages: list[outbox.Outgoing] = []
         if outcome.chosen and inbound.message_id is not None and inbound.message_text:
             # Show the choice on the question and take its buttons away.
@@ -146,15 +179,24 @@ class CoachService:
                     edit_message_id=inbound.message_id,
                 )
             )
+        to_draw: dict[int, Drawing] = {}  # message index → drawing
         if outcome.photo is not None:
-            messages.append(outbox.Outgoing(text=outcome.photo[0], photo=outcome.photo[1]))
+            to_draw[len(messages)] = outcome.photo[1]
+            messages.append(outbox.Outgoing(text=outcome.photo[0], photo=b"", drawing=True))
         if outcome.document is not None:
-            messages.append(outbox.Outgoing(text="", document=outcome.document))
+            name, body = outcome.document
+            if isinstance(body, bytes):
+                messages.append(outbox.Outgoing(text="", document=(name, body)))
+            else:
+                to_draw[len(messages)] = body
+                messages.append(outbox.Outgoing(text="", document=(name, b""), drawing=True))
         messages += _outgoing(outcome.replies)
         if not messages:
-            return []
+            return [], {}
         person = repo.person_by_telegram_id(session, inbound.user.user_id)
-        return self._queue(session, inbound.user.chat_id, person, messages)
+        rows = self._queue(session, inbound.user.chat_id, person, messages)
+        drawings = {rows[index].id: draw for index, draw in to_draw.items()}
+        return rows, {row_id: draw for row_id, draw in drawings.items() if row_id is not None}
 
     def _queue(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -18,7 +18,10 @@ from sqlmodel import Session, col, select
 
 from coach.storage.models import FollowUp, FollowUpStatus, OutboxMessage, OutboxStatus
 
-OPEN = (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.SENDING)
+OPEN = (OutboxStatus.PENDING, OutboxStatus.DRAWING, OutboxStatus.RETRY, OutboxStatus.SENDING)
+# A message whose drawing never finished (the process stopped while drawing) is given up after
+# this long, so the chat's later messages are not held behind it.
+DRAWING_EXPIRES = timedelta(minutes=10)
 # Keeps the per-chat claim lock apart from the per-person lock (both are Telegram ids).
 _CHAT_LOCK_BIT = 1 << 62
 
@@ -37,6 +40,8 @@ class Outgoing:
     document: tuple[str, bytes] | None = None
     edit_message_id: int | None = None
     photo: bytes | None = None
+    # The picture or page is drawn after the commit (`fill_drawings`); the row waits for it.
+    drawing: bool = False
 
 
 def enqueue(
@@ -70,14 +75,32 @@ def enqueue(
             document_body=message.document[1] if message.document else message.photo,
             edit_message_id=message.edit_message_id,
             followup_id=followup_id,
+            status=OutboxStatus.DRAWING if message.drawing else OutboxStatus.PENDING,
             next_attempt_at=now,
-            expires_at=expires_at,
+            expires_at=min(expires_at, now + DRAWING_EXPIRES) if message.drawing else expires_at,
             created_at=now,
         )
         session.add(row)
         rows.append(row)
     session.flush()
     return rows
+
+
+def fill_drawings(session: Session, bodies: dict[int, bytes | None], *, now: datetime) -> None:
+    """Put drawn pictures and pages in their rows, which become deliverable; a drawing that
+    failed (None) cancels its row and the chat's later messages go on without it."""
+    for row_id, body in bodies.items():
+        waiting = sa.and_(
+            col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == OutboxStatus.DRAWING
+        )
+        if body is None:
+            values: dict[str, object] = {
+                "status": OutboxStatus.CANCELLED,
+                "last_error": "could not be drawn",
+            }
+        else:
+            values = {"status": OutboxStatus.PENDING, "document_body": body, "next_attempt_at": now}
+        session.execute(sa.update(OutboxMessage).where(waiting).values(**values))
 
 
 def hand_off(
@@ -87,7 +110,7 @@ def hand_off(
     still open: the reply then goes out right after commit without a claim round trip. False
     (rows left pending for the next claim) when the chat has older rows waiting."""
     ids = [row.id for row in rows if row.id is not None]
-    if not ids:
+    if not ids or any(row.status == OutboxStatus.DRAWING for row in rows):
         return False
     chat_id = rows[0].chat_id
     earlier_open = session.execute(
@@ -331,7 +354,9 @@ def expire(session: Session, *, now: datetime) -> int:
     result = session.execute(
         sa.update(OutboxMessage)
         .where(
-            col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.RETRY)),
+            col(OutboxMessage.status).in_(
+                (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.DRAWING)
+            ),
             col(OutboxMessage.expires_at) < now,
         )
         .values(status=OutboxStatus.FAILED, last_error="expired before it could be delivered")

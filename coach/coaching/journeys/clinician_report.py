@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import time as timer
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from coach.clinical import progress
 from coach.clinical.tiers import Tier
 from coach.coaching.journeys.common import Turn, pain_trend, row_id, today_local, with_resume
-from coach.coaching.replies import Choice, Outcome, Reply
+from coach.coaching.replies import Choice, Drawing, Outcome, Reply
 from coach.content import Content
 from coach.reports.chart import AdviceMark, PainChart, PhaseSpan, render_png
 from coach.reports.clinician_pdf import ClinicianReport, Section, render_pdf
@@ -55,17 +57,13 @@ def short_date(content: Content, day: date) -> str:
 # ---------------------------------------------------------------------- the chart
 
 
-def chart_photo(turn: Turn, episode: Episode) -> tuple[str, bytes] | None:
-    """The pain chart and its one-line caption; None (the text stays) if it cannot be drawn."""
-    facts = report_data.episode_facts(turn.session, episode)
-    try:
-        png = render_png(pain_chart(turn, facts))
-    except Exception:
-        log.exception("the pain chart could not be drawn")
-        return None
+def chart_photo(turn: Turn, episode: Episode) -> tuple[str, Drawing]:
+    """The pain chart (drawn after the commit) and its one-line caption; if drawing fails the
+    photo is dropped and the text summary still goes."""
+    chart = pain_chart(turn, report_data.episode_facts(turn.session, episode))
     done = repo.checkins(turn.session, episode)
     trend = pain_trend(episode, [c for c in done if c.completed_at is not None])
-    return turn.content.ui("chart_caption", trend=trend), png
+    return turn.content.ui("chart_caption", trend=trend), partial(render_png, chart)
 
 
 def pain_chart(turn: Turn, facts: EpisodeFacts) -> PainChart:
@@ -122,33 +120,37 @@ def clinician_report(turn: Turn) -> Outcome:
     report_data.record_report_request(
         session, person_id=row_id(person), episode_id=episode.id, at=turn.clock.now()
     )
-    started = timer.perf_counter()
-    try:
-        pdf = render_pdf(report_of(turn, facts))
-    except Exception:
-        log.exception("the clinician report could not be made")
-        return with_resume(turn, [Reply(turn.content.ui("something_went_wrong"))])
-    log.info("clinician report made in %.0f ms", (timer.perf_counter() - started) * 1000)
+    report, chart = report_of(turn, facts)
     outcome = with_resume(turn, [Reply(turn.content.ui("report_caption"))])
-    outcome.document = (REPORT_FILE_NAME, pdf)
+    outcome.document = (REPORT_FILE_NAME, partial(draw_report, report, chart))
     return outcome
 
 
-def report_of(turn: Turn, facts: EpisodeFacts) -> ClinicianReport:
+def draw_report(report: ClinicianReport, chart: PainChart | None) -> bytes:
+    """The page, drawn after the commit from data already gathered (see replies.Drawing)."""
+    started = timer.perf_counter()
+    png = render_png(chart) if chart is not None else None
+    pdf = render_pdf(replace(report, chart_png=png))
+    log.info("clinician report made in %.0f ms", (timer.perf_counter() - started) * 1000)
+    return pdf
+
+
+def report_of(turn: Turn, facts: EpisodeFacts) -> tuple[ClinicianReport, PainChart | None]:
+    """The page's words (its chart left to draw) and the chart's data."""
     content = turn.content
     nothing = [content.ui("report_nothing")]
 
     def when(instant: datetime) -> str:
         return long_date(content, _local_date(turn, instant))
 
-    chart: bytes | None = None
+    chart: PainChart | None = None
     if facts.baseline_pain is not None or facts.checkins:
-        chart = render_png(pain_chart(turn, facts))
-    return ClinicianReport(
+        chart = pain_chart(turn, facts)
+    report = ClinicianReport(
         title=content.ui("report_title"),
         prepared=content.ui("report_prepared", date=long_date(content, today_local(turn))),
         summary=[_onset_line(turn, facts)],
-        chart_png=chart,
+        chart_png=None,
         chart_caption=content.ui("report_pain_trend", trend=_trend(facts)),
         sections=[
             Section(
@@ -164,6 +166,7 @@ def report_of(turn: Turn, facts: EpisodeFacts) -> ClinicianReport:
         ],
         disclaimer=content.ui("report_disclaimer"),
     )
+    return report, chart
 
 
 def _trend(facts: EpisodeFacts) -> str:
