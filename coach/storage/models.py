@@ -189,6 +189,19 @@ class Decision(SQLModel, table=True):
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
 
 
+class TypedReading(SQLModel, table=True):
+    """A decision the coach took from typed words, with the words that triggered it: what the
+    reader understood (sign, tier, status, words), never the whole message. A health answer."""
+
+    __tablename__ = "typed_reading"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    episode_id: int | None = Field(default=None, foreign_key="episode.id", ondelete="CASCADE")
+    read_at: datetime | None = utc_column(nullable=False)
+    decision: str  # "screened_emergency", "denial_taken_as_none", "asked_about_signs", ...
+    mentions: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON())
+
+
 class InboxUpdate(SQLModel, table=True):
     """Every Telegram update handled, by its id: a re-delivered update is never handled twice.
 
