@@ -16,6 +16,7 @@ tests/test_freetext_corpus.py checks the same figures against the targets of iss
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -219,6 +220,29 @@ def score(name: str, cases: Sequence[Case], reader: Reader) -> CorpusReport:
     return report
 
 
+def long_messages(reader: Reader) -> str:
+    """The worst cases: rambling messages at 1,500 characters (longer ones get the coach's "long
+    message" answer after being read) and at the 4,000 characters the reader reads at most."""
+    rng = random.Random(1)
+    words = (
+        "my back is sore and the ice helped but walking is hard and i feel tired today the pain "
+        "goes down my leg sometimes and my bum aches when i sit no numbness though bladder fine"
+    ).split()
+    rambling = " ".join(rng.choice(words) for _ in range(800))
+    sentences = ". ".join(" ".join(rng.choice(words) for _ in range(12)) for _ in range(80))
+    signs = "both legs numb and bum numb and cant pee and chest pain " * 80
+    lines = ["long messages (best of five reads):"]
+    for name, text in (("no full stop", rambling), ("sentences", sentences), ("signs", signs)):
+        cells = []
+        for size in (1500, 4000):
+            sample = text[:size]
+            cells.append(
+                f"{size} chars {min(_timed(reader, sample) for _ in range(5)) * 1000:.1f} ms"
+            )
+        lines.append(f"  {name:<14}" + ", ".join(cells))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=("dev", "heldout", "all"), default="all")
@@ -233,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         report = score(name, load_cases(CORPORA[name]), reader)
         print(report.render(misses=args.misses))
         failed |= bool(report.missed_emergencies or report.false_alarms)
+    print(long_messages(reader))
     return 1 if failed else 0
 
 

@@ -17,6 +17,7 @@ terminator ("but", "though", "except") and at the end of the sentence.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
-from coach.clinical.understanding.lexicon import Lexicon
+from coach.clinical.understanding.lexicon import CONTEXT_KINDS, Lexicon
 from coach.clinical.understanding.reading import Mention, Reading, Status
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ _REPEATS = re.compile(r"(.)\1{2,}")
 _CUE = "ctx:"
 _CRISIS = "crisis"
 _MAX_COMBINATIONS = 200  # per rule and sentence; long rambling messages stay fast
+_KINDS = {_CUE + kind: kind for kind in CONTEXT_KINDS}
+_MAX_READINGS = 8  # the closest ways a rule fits, each given its context
 _CLAUSE_MARKS = frozenset({",", ";", "-", ":", "—", "…"})
 
 
@@ -88,6 +91,7 @@ class Reader:
                 for i in range(1, len(word) - 1):
                     self._dropped.setdefault(word[:i] + word[i + 1 :], word)
         self.canonical = lru_cache(maxsize=20_000)(self._canonical)
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
 
@@ -158,6 +162,11 @@ class Reader:
         return doc
 
     def read(self, text: str) -> Reading:
+        # spaCy's tokenizer keeps a cache: one message at a time per reader (a read is < 1 ms).
+        with self._lock:
+            return self._read(text)
+
+    def _read(self, text: str) -> Reading:
         doc = self.doc(text)
         matches = [_Match(self.nlp.vocab.strings[k], s, e) for k, s, e in self.matcher(doc)]
         crisis = any(m.label == _CRISIS for m in matches)
@@ -172,20 +181,33 @@ class Reader:
         ]
         mentions: list[Mention] = []
         asks_about_signs = False
-        for sent in doc.sents:
-            sent_cues = [c for c in cues if sent.start <= c.start and c.end <= sent.end]
+        # Each match belongs to the sentence of its first token (a sentence never splits a term).
+        sentence_of: list[int] = []
+        for index, sent in enumerate(doc.sents):
+            sentence_of.extend([index] * (sent.end - sent.start))
+        cues_in: dict[int, list[_Match]] = {}
+        concepts_in: dict[int, list[_Match]] = {}
+        for c in cues:
+            cues_in.setdefault(sentence_of[c.start], []).append(c)
+        for m in concepts:
+            concepts_in.setdefault(sentence_of[m.start], []).append(m)
+        for index, sent in enumerate(doc.sents):
+            sent_cues = cues_in.get(index, [])
             if any(_kind(c) == "alarm_topic" for c in sent_cues) and _is_question(
                 doc, sent.start, sent.end, sent_cues
             ):
                 asks_about_signs = True
-            inside = [m for m in concepts if sent.start <= m.start and m.end <= sent.end]
+            inside = concepts_in.get(index, [])
+            by_concept: dict[str, list[_Match]] = {}
+            for m in inside:
+                by_concept.setdefault(m.label, []).append(m)
             if not inside:
                 continue
             question = _is_question(doc, sent.start, sent.end, sent_cues)
             in_words = frozenset(i for m in inside for i in range(m.start, m.end))
             for entry in self.lexicon.signs.values():
                 best: Mention | None = None
-                for found in self._find(entry.rules, inside):
+                for found in self._find(entry.rules, by_concept):
                     parts = sorted(found, key=lambda m: m.start)
                     start, end = parts[0].start, max(p.end for p in parts)
                     status = _status(
@@ -205,11 +227,8 @@ class Reader:
         return hidden is None or match.label in hidden
 
     @staticmethod
-    def _find(rules: Iterable[Any], inside: list[_Match]) -> Iterator[list[_Match]]:
+    def _find(rules: Iterable[Any], by_concept: dict[str, list[_Match]]) -> Iterator[list[_Match]]:
         """Every way a rule's concepts occur together within its window (the matches used)."""
-        by_concept: dict[str, list[_Match]] = {}
-        for m in inside:
-            by_concept.setdefault(m.label, []).append(m)
         for rule in rules:
             if any(c not in by_concept for c in rule.concepts):
                 continue
@@ -217,7 +236,7 @@ class Reader:
             fitting = [
                 list(c) for c in islice(combos, _MAX_COMBINATIONS) if _span(c) <= rule.window
             ]
-            yield from sorted(fitting, key=_span)
+            yield from sorted(fitting, key=_span)[:_MAX_READINGS]
 
 
 def _span(matches: Sequence[_Match]) -> int:
@@ -235,18 +254,19 @@ def _inside(match: _Match, mask: _Match) -> bool:
 
 
 def _longest(cues: list[_Match]) -> list[_Match]:
-    """Cues inside a longer cue are dropped ("my" inside "my dad", "not" inside "not sure")."""
-    return [
-        c
-        for c in cues
-        if not any(
-            o is not c
-            and o.start <= c.start
-            and c.end <= o.end
-            and (o.end - o.start) > (c.end - c.start)
-            for o in cues
-        )
-    ]
+    """Cues inside a longer cue are dropped ("my" inside "my dad", "not" inside "not sure").
+
+    One sweep in start order: a cue is inside a longer one when an earlier-starting cue reaches
+    at least as far (and is not the very same span)."""
+    kept: list[_Match] = []
+    reach, reach_start = -1, -1
+    for c in sorted(cues, key=lambda m: (m.start, -m.end)):
+        if reach > c.end or (reach == c.end and reach_start < c.start):
+            continue
+        kept.append(c)
+        if c.end > reach:
+            reach, reach_start = c.end, c.start
+    return kept
 
 
 def _merge(parts: list[_Match]) -> list[_Match]:
@@ -260,7 +280,7 @@ def _merge(parts: list[_Match]) -> list[_Match]:
 
 
 def _kind(cue: _Match) -> str:
-    return cue.label[len(_CUE) :]
+    return _KINDS.get(cue.label, "")
 
 
 def _is_question(doc: Doc, start: int, end: int, cues: list[_Match]) -> bool:
@@ -289,7 +309,7 @@ def _status(
     # A comma, dash or semicolon that opens a new clause ("no fever, my legs …") ends a scope;
     # one inside a list ("no numbness, tingling or weakness") does not.
     openers = {c.start for c in cues if _kind(c) in ("clause_start", "self_subject")}
-    stops += [t.i for t in doc if t.text in _CLAUSE_MARKS and t.i + 1 in openers]
+    stops += [t.i for t in doc[start].sent if t.text in _CLAUSE_MARKS and t.i + 1 in openers]
     subjects = [c.start for c in cues if _kind(c) == "self_subject"]
     links = {i for c in cues if _kind(c) == "negation_link" for i in range(c.start, c.end)}
 
