@@ -139,3 +139,20 @@ async def test_a_negative_pain_score_is_refused_not_stored(bot: BotHarness) -> N
     with bot.coach.engine.connect() as db:
         baseline = db.execute(sa.text("select baseline_pain from episode")).scalar_one()
     assert baseline == 7
+
+
+async def test_one_leg_numbness_reported_at_the_start_is_asked_again_at_checkins(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    check = [*SELF_CARE_CHECK[:6], "Numb or tingling in one leg", "Under 50"]
+    replies = await bot.symptom_check(check)
+    assert "book a doctor, physiotherapist or pharmacist" in _texts(replies)
+    await bot.advance_to(at(2, 19, 0))
+    await _checkin(bot, "5")
+    question = bot.messages()[-1]
+    assert "numbness or tingling in one leg" in (question.text or "")
+    replies = await bot.tap("Numb or tingling in one leg")
+    text = _texts(replies)
+    assert "numbness or tingling in one leg that isn't fading" in text  # SOON, with its reason
+    assert "Thanks for checking in" in text  # and the check-in completes
