@@ -30,7 +30,6 @@ FREE_TEXT_UI = [
     "idle_safety_net",
     "btn_something_new",
     "something_new_intro",
-    "pain_unclear",
     "checkin_soon",
 ]
 

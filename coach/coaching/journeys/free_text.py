@@ -225,7 +225,7 @@ def read_typed_answer(turn: Turn, text: str) -> TypedAnswer | Outcome | None:
     if qid == "pain":
         score = pain_score(text)
         if score is None:
-            return Outcome([Reply(turn.content.ui("pain_unclear")), ask_again(turn)])
+            return Outcome([Reply(turn.content.ui("pain_invalid")), ask_again(turn)])
         return TypedAnswer(str(score))
     if qid == "timezone":
         zone = find_zone(text)
