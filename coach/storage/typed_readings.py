@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from coach.storage.models import Episode, Person, TypedReading
 
@@ -33,8 +33,3 @@ def record(
             mentions=[dict(m) for m in mentions],
         )
     )
-
-
-def of_person(session: Session, person: Person) -> list[TypedReading]:
-    statement = select(TypedReading).where(TypedReading.person_id == person.id)
-    return list(session.exec(statement.order_by(col(TypedReading.id))).all())
