@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,15 +18,16 @@ from zoneinfo import ZoneInfo
 
 from coach.clock import ManualClock
 from coach.coaching.conversation import Coach
-from coach.coaching.replies import Choice, Inbound, Reply, Tap, UserRef
+from coach.coaching.replies import Choice, Inbound, Tap, UserRef
 from coach.content import load_content
 from coach.pipeline.courier import Courier
 from coach.pipeline.dispatcher import Dispatcher
 from coach.pipeline.service import CoachService
+from coach.scripted import MAX_TAPS, ScriptedPerson, Shown
 from coach.settings import Settings
 from coach.storage import repository as repo
 from coach.storage.database import create_db_engine, migrate, unit_of_work
-from coach.storage.models import Episode, OutboxMessage, Person
+from coach.storage.models import Episode, OutboxMessage
 
 CheckinAnswers = dict[str, str]
 
@@ -126,25 +127,21 @@ class Transcript:
             self.echo(line)
 
 
-class PrintingSender:
-    """The simulator's transport: records what the person would receive."""
+@dataclass(frozen=True)
+class _Delivered:
+    """The simulator's handle on a message it delivered: its id and its buttons."""
 
-    def __init__(self, runner: JourneyRunner) -> None:
-        self.runner = runner
-        self.next_id = 1
-
-    async def send(self, message: OutboxMessage) -> int:
-        self.next_id += 1
-        if message.kind == "text":
-            choices = tuple(
-                tuple(Choice.from_stored(cell) for cell in row) for row in message.buttons
-            )
-            self.runner.receive(Reply(message.text, choices))
-        return self.next_id
+    message_id: int
+    choices: tuple[Choice, ...]
 
 
 class JourneyRunner:
-    """Drives one person through the coach: taps buttons as a script says, lets days pass."""
+    """Plays one journey through the coach in this process, as a scripted person
+    (coach/scripted.py) would: taps buttons by their labels, types commands, lets days pass.
+
+    It is the person's channel too: the coach's service and courier, with a sender that
+    records each message instead of calling Telegram (and an edit takes an answered question's
+    buttons away, as in Telegram)."""
 
     def __init__(
         self,
@@ -162,16 +159,14 @@ class JourneyRunner:
         if content_dir is not None:
             self.settings.content_dir = content_dir
         self.engine = create_db_engine(url)
+        content = load_content(self.settings.content_dir)
         self.coach = Coach(
-            engine=self.engine,
-            content=load_content(self.settings.content_dir),
-            clock=self.clock,
-            settings=self.settings,
+            engine=self.engine, content=content, clock=self.clock, settings=self.settings
         )
         self.service = CoachService(coach=self.coach, clock=self.clock)
         self.courier = Courier(
             engine=self.engine,
-            sender=PrintingSender(self),
+            sender=self,
             clock=self.clock,
             on_blocked=self.service.mark_blocked,
             per_chat_interval=0,  # simulated time: no pacing waits
@@ -180,79 +175,102 @@ class JourneyRunner:
         self.dispatcher = Dispatcher(service=self.service, courier=self.courier, clock=self.clock)
         self.user = UserRef(user_id=1000, chat_id=1000)
         self.transcript = Transcript(echo=echo)
-        self.received: list[Reply] = []
+        self.shown: list[Shown] = []
+        self.answered: set[int] = set()  # messages whose buttons an edit took away
+        self.next_id = 1
+        self.person = ScriptedPerson(self, content)
 
-    # -- what the person sees
+    # -- the channel: what the person receives
     def stamp(self) -> str:
         local = self.clock.now().astimezone(self.zone)
         return local.strftime("%a %d %b %H:%M")
 
-    def receive(self, reply: Reply) -> None:
-        self.received.append(reply)
-        self.transcript.add(f"[{self.stamp()}] COACH:")
-        self.transcript.add("    " + reply.text.replace("\n", "\n    "))
-        for row in reply.choices:
-            self.transcript.add("    " + "  ".join(f"[{c.label}]" for c in row))
+    async def send(self, message: OutboxMessage) -> int:
+        """The courier's sender: record what the person would receive."""
+        self.next_id += 1
+        if message.kind == "edit" and message.edit_message_id is not None:
+            self.answered.add(message.edit_message_id)
+        elif message.kind == "text":
+            choices = tuple(Choice.from_stored(cell) for row in message.buttons for cell in row)
+            handle = _Delivered(self.next_id, choices)
+            self.shown.append(Shown(message.text, tuple(c.label for c in choices), handle))
+            self.transcript.add(f"[{self.stamp()}] COACH:")
+            self.transcript.add("    " + message.text.replace("\n", "\n    "))
+            for row in message.buttons:
+                self.transcript.add("    " + "  ".join(f"[{cell[0]}]" for cell in row))
+        return self.next_id
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def received(self) -> list[Shown]:
+        return self.shown
+
+    def live(self, shown: Shown) -> bool:
+        assert isinstance(shown.handle, _Delivered)
+        return shown.handle.message_id not in self.answered
 
     async def _simulated_sleep(self, seconds: float) -> None:
         self.clock.advance(timedelta(seconds=seconds))
 
-    async def _send(self, inbound: Inbound) -> None:
-        self.service.handle(inbound)
-        await self.courier.deliver_chat(self.user.chat_id)
+    async def _handle(self, inbound: Inbound) -> None:
+        # As the Telegram runtime does: one unit of work, then the reply it handed over.
+        hand_off = self.courier.new_hand_off()
+        handled = self.service.handle(inbound, hand_off)
+        await self.courier.deliver_chat(self.user.chat_id, handled.handed, hand_off)
 
-    # -- what the person does
-    async def command(self, name: str) -> None:
-        self.transcript.add(f"[{self.stamp()}] PERSON: /{name}")
-        await self._send(Inbound("command", self.user, text=name))
+    # -- the channel: what the person does
+    async def type(self, text: str) -> None:
+        self.transcript.add(f"[{self.stamp()}] PERSON: {text}")
+        if text.startswith("/"):
+            await self._handle(Inbound("command", self.user, text=text[1:]))
+        else:
+            await self._handle(Inbound("text", self.user, text=text))
 
-    def person(self) -> Person:
-        with unit_of_work(self.engine) as session:
-            person = repo.person_by_telegram_id(session, self.user.user_id)
-            assert person is not None
-            return person
-
-    def current_question(self) -> str | None:
-        person = self.person()
-        return str(person.flow_data.get("qid")) if person.flow else None
-
-    async def tap(self, value: str) -> None:
-        person = self.person()
-        label = dict(person.flow_data.get("options", [])).get(value, value)
+    async def press(self, shown: Shown, label: str) -> None:
+        delivered = shown.handle
+        assert isinstance(delivered, _Delivered)
+        choice = next(c for c in delivered.choices if c.label == label)
         self.transcript.add(f"[{self.stamp()}] PERSON taps: {label}")
-        # The tap answers the question now waiting, as a tap on its latest message would.
-        await self._send(Inbound("button", self.user, tap=Tap(person.flow_token, value)))
+        tap = Tap(choice.token, choice.value, choice.action)
+        await self._handle(
+            Inbound(
+                "button",
+                self.user,
+                tap=tap,
+                message_id=delivered.message_id,
+                message_text=shown.text,
+            )
+        )
 
-    async def answer_while_asked(self, answers: dict[str, str]) -> None:
-        """Tap the scripted answer to each question the coach asks, until it stops asking."""
-        for _ in range(20):
-            qid = self.current_question()
-            if qid is None or qid not in answers:
-                return
-            self.clock.advance(timedelta(seconds=20))
-            await self.tap(answers[qid])
+    async def let_time_pass(self, until: datetime) -> None:
+        self.clock.set(max(until, self.clock.now()))
+        await self.dispatcher.run_once()
+
+    # -- the journey
+    def labels(self, answers: Mapping[str, str]) -> dict[str, str]:
+        return {qid: self.person.label(qid, value) for qid, value in answers.items()}
 
     def episode(self) -> Episode | None:
         with unit_of_work(self.engine) as session:
-            return repo.latest_episode(session, self.person())
+            person = repo.person_by_telegram_id(session, self.user.user_id)
+            return repo.latest_episode(session, person) if person is not None else None
 
     async def run(self) -> Transcript:
         j = self.journey
         self.transcript.add(f"=== Journey: {j.name} — {j.description}")
-        await self.command("start")
-        await self.tap("yes")
-        await self.tap(j.zone)
-        await self.tap(j.checkin_time)
-        await self.answer_while_asked(j.symptom_check)
+        await self.person.onboard(
+            self.person.label("timezone", j.zone), self.person.label("checkin_time", j.checkin_time)
+        )
+        await self.answer_slowly(j.symptom_check)
         end = self.clock.now() + timedelta(days=j.days)
         while True:
             with unit_of_work(self.engine) as session:
                 due = repo.next_due_instant(session)
             if due is None or due > end:
                 break
-            self.clock.set(max(due, self.clock.now()))
-            await self.dispatcher.run_once()
-            qid = self.current_question()
+            await self.person.wait_until(due)
+            qid, _ = self.person.question()
             episode = self.episode()
             if qid is not None and episode is not None and episode.onset_date is not None:
                 local_day = self.clock.now().astimezone(self.zone).date()
@@ -260,12 +278,22 @@ class JourneyRunner:
                 answers = j.checkins.get(day)
                 if answers is not None:
                     self.clock.advance(timedelta(minutes=5))
-                    await self.answer_while_asked(answers)
+                    await self.answer_slowly(answers)
         episode = self.episode()
         status = episode.status if episode else "none"
         self.transcript.add(f"=== End of {j.name}: episode {status}")
         self.engine.dispose()
         return self.transcript
+
+    async def answer_slowly(self, answers: Mapping[str, str]) -> None:
+        """Answer each question asked, twenty seconds apart, as the script says."""
+        labels = self.labels(answers)
+        for _ in range(MAX_TAPS):
+            qid, shown = self.person.question()
+            if qid is None or shown is None or qid not in labels:
+                return
+            self.clock.advance(timedelta(seconds=20))
+            await self.person.tap(labels[qid], shown)
 
 
 async def simulate_all(

@@ -284,6 +284,9 @@ class Content:
     def question(self, qid: str) -> Question:
         return self._questions[qid]
 
+    def questions(self) -> list[Question]:
+        return list(self._questions.values())
+
     def plan_title(self, phase: str) -> str:
         return self._plan[phase].title
 
