@@ -156,3 +156,18 @@ async def test_one_leg_numbness_reported_at_the_start_is_asked_again_at_checkins
     text = _texts(replies)
     assert "numbness or tingling in one leg that isn't fading" in text  # SOON, with its reason
     assert "Thanks for checking in" in text  # and the check-in completes
+
+
+async def test_a_flag_typed_in_reply_to_the_reminder_is_asked_about_then_the_checkin_resumes(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))
+    await bot.tap("None of these")  # the emergency re-screen, then the check-in waits at pain
+    await bot.advance_to(at(2, 21, 0))
+    assert "gentle reminder" in _texts(bot.messages()[-2:])
+    replies = await bot.say("sorry! been a long day, a bit shivery tonight tbh")
+    assert "You mentioned a fever, high temperature or shivering" in (replies[-1].text or "")
+    replies = await bot.tap("None of these")
+    assert "How bad is the pain" in (replies[-1].text or "")  # back where the check-in was
