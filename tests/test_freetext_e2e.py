@@ -171,3 +171,13 @@ async def test_a_flag_typed_in_reply_to_the_reminder_is_asked_about_then_the_che
     assert "You mentioned a fever, high temperature or shivering" in (replies[-1].text or "")
     replies = await bot.tap("None of these")
     assert "How bad is the pain" in (replies[-1].text or "")  # back where the check-in was
+
+
+async def test_crisis_words_with_a_sign_get_crisis_support_and_the_emergency_question(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    replies = await bot.say("I want to end it all, and now I can't feel my bum either")
+    assert "You don't have to cope alone" in (replies[0].text or "")
+    assert "You mentioned numbness or changed feeling" in (replies[-1].text or "")

@@ -75,6 +75,10 @@ def crisis(coaching: Coaching, session: Session, person: Person | None) -> Outco
     return outcome
 
 
+def crisis_support(turn: Turn) -> Reply:
+    return Reply(turn.content.advice("crisis", number=turn.number))
+
+
 def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
     """Signs reported, denied or asked about, in whatever state the person is."""
     present = reading.present
