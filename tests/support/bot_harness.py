@@ -16,6 +16,7 @@ from telegram.ext import Application
 from coach.clock import ManualClock
 from coach.coaching.conversation import Coach
 from coach.pipeline.dispatcher import DispatchReport
+from coach.scripted import ScriptedPerson, Shown
 from coach.settings import Settings
 from coach.storage.database import migrate
 from coach.telegram_adapter.app import ALLOWED_UPDATES, build_application
@@ -26,6 +27,41 @@ from tests.support.botapi_standin import BotApiStandIn, SentMessage
 USER_ID = 424242
 # A Monday morning in London, a few days before the clocks go forward (29 March 2026).
 START = datetime(2026, 3, 23, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+class TelegramChannel:
+    """One person's side of the real bot, for a `ScriptedPerson` (coach/scripted.py): what they
+    received from the stand-in since the channel was opened, and taps and texts as updates."""
+
+    def __init__(self, bot: BotHarness, user_id: int = USER_ID) -> None:
+        self.bot = bot
+        self.user_id = user_id
+        self.first_record = len(bot.api.sent)
+
+    def now(self) -> datetime:
+        return self.bot.clock.now()
+
+    def received(self) -> list[Shown]:
+        return [
+            Shown(m.rendered_text or m.text or "", tuple(t for t, d in m.buttons() if d), m)
+            for m in self.bot.api.sent[self.first_record :]
+            if m.chat_id == self.user_id and m.method == "sendMessage"
+        ]
+
+    def live(self, shown: Shown) -> bool:
+        assert isinstance(shown.handle, SentMessage)
+        payload = self.bot.api.current_message(self.user_id, shown.handle.message_id)
+        return bool((payload.get("reply_markup") or {}).get("inline_keyboard"))
+
+    async def type(self, text: str) -> None:
+        await self.bot.say(text, self.user_id)
+
+    async def press(self, shown: Shown, label: str) -> None:
+        assert isinstance(shown.handle, SentMessage)
+        await self.bot.tap(label, self.user_id, shown.handle)
+
+    async def let_time_pass(self, until: datetime) -> None:
+        await self.bot.advance_to(until)
 
 
 class BotHarness:
@@ -178,13 +214,14 @@ class BotHarness:
                 return message
         raise AssertionError(f"no message with a button {label!r}; got {self.api.dump()}")
 
+    def person(self, user_id: int = USER_ID) -> ScriptedPerson:
+        """A scripted person (coach/scripted.py) talking to this bot."""
+        return ScriptedPerson(TelegramChannel(self, user_id), self.coach.content)
+
     async def onboard(
         self, user_id: int = USER_ID, zone_label: str = "UK (London)", time_label: str = "19:00"
     ) -> None:
-        await self.say("/start", user_id)
-        await self.tap("I agree", user_id)
-        await self.tap(zone_label, user_id)
-        await self.tap(time_label, user_id)
+        await self.person(user_id).onboard(zone_label, time_label)
 
     async def symptom_check(self, answers: list[str], user_id: int = USER_ID) -> list[SentMessage]:
         """Tap through the symptom check; returns the messages after the last tap."""

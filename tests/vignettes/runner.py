@@ -51,13 +51,14 @@ import sqlalchemy as sa
 import yaml
 
 from coach.clinical.tiers import Tier
+from coach.scripted import Stalled
 from coach.storage.database import migrate
 from tests.support.bot_harness import BotHarness
 from tests.support.botapi_standin import BotApiStandIn, SentMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 VIGNETTES_FILE = Path(__file__).with_name("vignettes.yaml")
-CONTENT_FILE = ROOT / "content" / "en" / "coach.yaml"
+CONTENT_FILE = ROOT / "content" / "en" / "coach.yaml"  # for tests that read labels
 TOKEN = "123456789:" + "V" * 35
 ZONE = ZoneInfo("Europe/London")
 ZONE_LABEL = "UK (London)"
@@ -241,25 +242,6 @@ def tier_of_texts(texts: Iterable[str]) -> Tier | None:
     return best
 
 
-class _Questions:
-    """Recognises which question a message asks, from its button labels (content is data)."""
-
-    def __init__(self, content_file: Path = CONTENT_FILE) -> None:
-        content = yaml.safe_load(content_file.read_text(encoding="utf-8"))
-        self.by_labels: dict[frozenset[str], str] = {}
-        for qid, question in content["questions"].items():
-            labels = frozenset(str(o["label"]) for o in question.get("options", []))
-            self.by_labels.setdefault(labels, qid)
-        self.screen_intro = str(content["ui"]["screen_intro"]).strip()
-        self.button_expected = str(content["ui"]["button_expected"]).strip()
-        # A screening question after typed words adds one tap to confirm what was understood.
-        self.confirm = str(content["ui"]["screen_confirm"]).strip()
-
-    def qid(self, labels: Iterable[str]) -> str | None:
-        shown = frozenset(labels)
-        return self.by_labels.get(shown) or self.by_labels.get(shown - {self.confirm})
-
-
 # ------------------------------------------------------------------------------------ playing
 
 
@@ -268,14 +250,17 @@ class _Stall(Exception):
 
 
 class _Player:
-    """Plays one vignette against a running harness."""
+    """Plays one vignette against a running harness, as the shared scripted person
+    (coach/scripted.py) over the real bot, noting what it sees."""
 
-    def __init__(self, bot: BotHarness, user_id: int, questions: _Questions) -> None:
+    def __init__(self, bot: BotHarness, user_id: int) -> None:
         self.bot = bot
         self.api = bot.api
         self.user_id = user_id
-        self.questions = questions
-        self.first_record = len(self.api.sent)
+        self.person = bot.person(user_id)
+        content = self.person.content
+        self.screen_intro = content.ui("screen_intro")
+        self.button_expected = content.ui("button_expected")
         self.notes: list[str] = []
         self.transcript: list[str] = []
         self.last_pain: int | None = None
@@ -284,15 +269,7 @@ class _Player:
     # -- low level
     def sent(self) -> list[SentMessage]:
         """What the bot sent this person (the stand-in's record is shared across vignettes)."""
-        return [
-            m
-            for m in self.api.sent[self.first_record :]
-            if m.chat_id == self.user_id and m.method == "sendMessage"
-        ]
-
-    async def _settle(self) -> None:
-        self.bot.injected += 1
-        await self.bot.settled()
+        return [shown.handle for shown in self.person.channel.received()]  # type: ignore[misc]
 
     def _log_since(self, before: int) -> list[SentMessage]:
         new = self.sent()[before:]
@@ -306,41 +283,28 @@ class _Player:
     async def say(self, text: str) -> list[SentMessage]:
         before = len(self.sent())
         self.transcript.append(f"  > {text!r}")
-        self.api.user_sends_text(self.user_id, text)
-        await self._settle()
+        await self.person.say(text)
         return self._log_since(before)
 
-    def current(self) -> SentMessage | None:
-        """The latest message whose buttons are still on screen."""
-        for message in reversed(self.sent()):
-            if not message.buttons():
-                continue
-            payload = self.api.current_message(self.user_id, message.message_id)
-            if (payload.get("reply_markup") or {}).get("inline_keyboard"):
-                return message
-        return None
-
     def current_qid(self) -> tuple[str | None, SentMessage | None]:
-        message = self.current()
-        if message is None:
-            return None, None
-        return self.questions.qid(label for label, _ in message.buttons()), message
+        qid, shown = self.person.question()
+        return qid, None if shown is None else shown.handle  # type: ignore[return-value]
 
     def is_screen(self, message: SentMessage) -> bool:
-        return self.questions.screen_intro in (message.rendered_text or message.text or "")
+        return self.screen_intro in (message.rendered_text or message.text or "")
 
     async def tap(self, label: str, message: SentMessage | None = None) -> list[SentMessage]:
-        message = message or self.current()
-        if message is None:
-            raise _Stall(f"no buttons on screen to tap {label!r}")
-        labels = [text for text, data in message.buttons() if data]
-        chosen = label if label in labels else next((t for t in labels if label in t), None)
-        if chosen is None:
-            raise _Stall(f"no button {label!r} on screen; buttons: {labels}")
+        shown = self.person.on_screen()
+        if message is not None:
+            shown = next((s for s in self.person.channel.received() if s.handle is message), shown)
         before = len(self.sent())
+        labels = shown.labels if shown is not None else ()
+        chosen = label if label in labels else next((t for t in labels if label in t), label)
         self.transcript.append(f"  [tap] {chosen}")
-        self.api.user_taps(self.user_id, message.message_id, message.button_data(chosen))
-        await self._settle()
+        try:
+            await self.person.tap(label, shown)
+        except Stalled as exc:
+            raise _Stall(str(exc)) from None
         return self._log_since(before)
 
     # -- steps
@@ -364,11 +328,11 @@ class _Player:
         replies = await self.say(text)
         said = "\n".join(m.rendered_text or m.text or "" for m in replies)
         first = said.strip().splitlines()[0] if said.strip() else "(no reply)"
-        if self.questions.screen_intro in said:
+        if self.screen_intro in said:
             self.notes.append(f"text {text!r}: bot asked the screening question")
         elif tier_of_texts([said]) in (Tier.EMERGENCY, Tier.URGENT):
             self.notes.append(f"text {text!r}: bot escalated at once")
-        elif on_screen == "urgent" and self.questions.button_expected in said:
+        elif on_screen == "urgent" and self.button_expected in said:
             # Urgent words with the same-day question on screen are answered this way too.
             self.notes.append(f"text {text!r}: bot showed the same-day question again")
         else:
@@ -430,7 +394,7 @@ class _Player:
 
     async def onboard(self) -> None:
         await self.say("/start")
-        for label in ("I agree", ZONE_LABEL, CHECKIN_LABEL):
+        for label in (self.person.content.ui("consent_yes"), ZONE_LABEL, CHECKIN_LABEL):
             await self.tap(label)
 
     async def checkin(self, answers: dict[str, Any]) -> None:
@@ -508,7 +472,6 @@ class VignetteRunner:
         self._own_dir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="coach-vignettes-"))
         self.api = BotApiStandIn(token=TOKEN, max_long_poll=0.5)
-        self.questions = _Questions()
         self._template = self.workdir / "template.sqlite3"
         self._next_user = FIRST_USER_ID
 
@@ -531,7 +494,7 @@ class VignetteRunner:
         shutil.copyfile(self._template, db_file)
         bot = BotHarness(database_url=f"sqlite:///{db_file}", token=TOKEN, api=self.api)
         await bot.start()
-        player = _Player(bot, user_id, self.questions)
+        player = _Player(bot, user_id)
         stalled: str | None = None
         db_tier: Tier | None = None
         try:
