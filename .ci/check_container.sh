@@ -117,6 +117,12 @@ compose_config() { # compose_config FILE [extra args...]
 
 say "compose config --quiet docker-compose.yml (env file: copy of .env.example)"
 compose_config "$PWD/docker-compose.yml" --quiet || die "docker-compose.yml does not validate"
+say "compose --profile monitoring config --quiet (Prometheus and Grafana)"
+run_compose --project-directory "$proj" --file "$PWD/docker-compose.yml" --env-file "$proj/.env" \
+    --profile monitoring config --quiet || die "docker-compose.yml's monitoring profile does not validate"
+run_compose --project-directory "$proj" --file "$PWD/docker-compose.yml" --env-file "$proj/.env" \
+    --profile monitoring config --services | grep -qx grafana \
+    || die "the monitoring profile does not start Grafana"
 
 # The validator must be able to fail: the real file with one defect each.
 sed 's/condition: service_healthy/condition: service_is_lovely/' docker-compose.yml >"$tmp/bad-condition.yml"

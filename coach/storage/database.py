@@ -136,7 +136,7 @@ def wait_for_database(
                 if waited >= max_wait_seconds:
                     raise DatabaseUnavailable(reason) from None
                 log.warning(
-                    "database not reachable (attempt %d, %s): retrying in %.0f s "
+                    "database not reachable (attempt %d, %s): retrying in %.1f s "
                     "(check COACH_DATABASE_URL and that the server is up)",
                     attempt,
                     reason,
