@@ -11,7 +11,8 @@ import argparse
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from coach.content import ContentError, load_content
+from coach.content import ContentError
+from coach.content.languages import LANGUAGES, load_languages
 from coach.logging_setup import configure_logging, report_failure
 from coach.operator_report import REPORT_HELP
 from coach.operator_report import add_arguments as add_report_arguments
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     simulate.add_argument("journeys", nargs="*", help="journey names (default: all)")
+    simulate.add_argument(
+        "--lang",
+        default="en",
+        choices=LANGUAGES,
+        help="the person's language (es, de, fr replay in Madrid, Berlin, Paris; default: en)",
+    )
     report = sub.add_parser(
         "report",
         help="outcome counts for a period (no personal data)",
@@ -121,8 +128,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "simulate":
         from coach.simulate import run_simulation
 
-        load_content(settings.content_dir)  # a broken folder is one line naming the file
-        return run_simulation(args.journeys)
+        load_languages(settings.content_dir)  # a broken folder is one line naming the file
+        return run_simulation(args.journeys, language=args.lang)
     if args.command == "report":
         from coach.operator_report import run_report
 
@@ -135,7 +142,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     token = settings.require_token()
     settings.check_mode()
-    load_content(settings.content_dir)
+    load_languages(settings.content_dir)
     from coach.telegram_adapter.app import run_bot
 
     return run_bot(settings, token)

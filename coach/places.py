@@ -6,10 +6,17 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-# CLINICAL.md: 112 (EU and much of the world), 911 (US, Canada), 999 (UK), 000 (Australia),
-# 111 (New Zealand). A zone's country comes from tzdata's zone.tab; other countries use the
-# operator's default.
-_NUMBER_BY_COUNTRY = {"GB": "999", "US": "911", "CA": "911", "AU": "000", "NZ": "111"}
+# CLINICAL.md: 112 (EU and much of the world), 911 (US, Canada; Mexico too), 999 (UK), 000
+# (Australia), 111 (New Zealand). A zone's country comes from tzdata's zone.tab; other
+# countries use the operator's default.
+_NUMBER_BY_COUNTRY = {
+    "GB": "999",
+    "US": "911",
+    "CA": "911",
+    "MX": "911",
+    "AU": "000",
+    "NZ": "111",
+}
 _EU_COUNTRIES = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
     "IS NO LI CH".split()
@@ -35,10 +42,19 @@ def _country_by_zone() -> dict[str, str]:
     return table
 
 
+def country_for_zone(zone: str | None) -> str | None:
+    """The ISO country code of a time zone ("Europe/Berlin" -> "DE"), None when it names none."""
+    if not zone:
+        return None
+    if zone.startswith("US/"):
+        return "US"
+    if zone.startswith("Canada/"):
+        return "CA"
+    return _country_by_zone().get(zone)
+
+
 def emergency_number_for_zone(zone: str, default: str) -> str:
-    if zone.startswith(("US/", "Canada/")):
-        return "911"
-    country = _country_by_zone().get(zone)
+    country = country_for_zone(zone)
     if country is None:
         return default
     if country in _NUMBER_BY_COUNTRY:
@@ -81,6 +97,54 @@ def _zones_by_key() -> dict[str, str]:
         "mumbai": "Asia/Kolkata",
         "beijing": "Asia/Shanghai",
         "montreal": "America/Toronto",
+        # Cities as Spanish, German and French speakers write them.
+        "londres": "Europe/London",
+        "münchen": "Europe/Berlin",
+        "muenchen": "Europe/Berlin",
+        "köln": "Europe/Berlin",
+        "koeln": "Europe/Berlin",
+        "frankfurt": "Europe/Berlin",
+        "düsseldorf": "Europe/Berlin",
+        "stuttgart": "Europe/Berlin",
+        "leipzig": "Europe/Berlin",
+        "dresden": "Europe/Berlin",
+        "wien": "Europe/Vienna",
+        "graz": "Europe/Vienna",
+        "salzburg": "Europe/Vienna",
+        "zürich": "Europe/Zurich",
+        "genf": "Europe/Zurich",
+        "genève": "Europe/Zurich",
+        "geneve": "Europe/Zurich",
+        "bern": "Europe/Zurich",
+        "basel": "Europe/Zurich",
+        "lyon": "Europe/Paris",
+        "marseille": "Europe/Paris",
+        "toulouse": "Europe/Paris",
+        "nice": "Europe/Paris",
+        "bordeaux": "Europe/Paris",
+        "lille": "Europe/Paris",
+        "nantes": "Europe/Paris",
+        "strasbourg": "Europe/Paris",
+        "bruxelles": "Europe/Brussels",
+        "bruselas": "Europe/Brussels",
+        "brüssel": "Europe/Brussels",
+        "québec": "America/Toronto",
+        "quebec": "America/Toronto",
+        "sevilla": "Europe/Madrid",
+        "valencia": "Europe/Madrid",
+        "bilbao": "Europe/Madrid",
+        "málaga": "Europe/Madrid",
+        "malaga": "Europe/Madrid",
+        "zaragoza": "Europe/Madrid",
+        "palma": "Europe/Madrid",
+        "las palmas": "Atlantic/Canary",
+        "tenerife": "Atlantic/Canary",
+        "ciudad de méxico": "America/Mexico_City",
+        "cdmx": "America/Mexico_City",
+        "méxico": "America/Mexico_City",
+        "mexico": "America/Mexico_City",
+        "guadalajara": "America/Mexico_City",
+        "nueva york": "America/New_York",
     }.items():
         index.setdefault(alias, name)
     return index

@@ -11,7 +11,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 from coach.clock import ManualClock
 from coach.coaching.conversation import Coach
 from coach.coaching.replies import Choice, Inbound, Tap, UserRef
-from coach.content import load_content
+from coach.content.languages import LANGUAGES, REFERENCE, load_languages, localised
 from coach.pipeline.courier import Courier
 from coach.pipeline.dispatcher import Dispatcher
 from coach.pipeline.service import CoachService
+from coach.places import country_for_zone
 from coach.scripted import MAX_TAPS, ScriptedPerson, Shown
 from coach.settings import Settings
 from coach.storage import repository as repo
@@ -30,6 +31,8 @@ from coach.storage.database import create_db_engine, migrate, unit_of_work
 from coach.storage.models import Episode, OutboxMessage
 
 CheckinAnswers = dict[str, str]
+# Where a replay in each language takes place (`coach simulate --lang de`: Berlin, 112, 116117).
+HOME_ZONES = {"es": "Europe/Madrid", "de": "Europe/Berlin", "fr": "Europe/Paris"}
 
 
 @dataclass
@@ -149,8 +152,13 @@ class JourneyRunner:
         workdir: Path,
         content_dir: Path | None = None,
         echo: Callable[[str], None] | None = None,
+        language: str = REFERENCE,
     ) -> None:
         self.journey = journey
+        # A replay in another language lives where that language is spoken (its emergency
+        # number and same-day services); English keeps the journey's own zone.
+        zone = HOME_ZONES.get(language, journey.zone)
+        journey = self.journey = replace(journey, zone=zone)
         self.zone = ZoneInfo(journey.zone)
         self.clock = ManualClock(journey.start_local.replace(tzinfo=self.zone))
         url = f"sqlite:///{workdir / f'{journey.name}.sqlite3'}"
@@ -159,7 +167,7 @@ class JourneyRunner:
         if content_dir is not None:
             self.settings.content_dir = content_dir
         self.engine = create_db_engine(url)
-        content = load_content(self.settings.content_dir)
+        content = load_languages(self.settings.content_dir)
         self.coach = Coach(
             engine=self.engine, content=content, clock=self.clock, settings=self.settings
         )
@@ -173,7 +181,8 @@ class JourneyRunner:
             sleep=self._simulated_sleep,
         )
         self.dispatcher = Dispatcher(service=self.service, courier=self.courier, clock=self.clock)
-        self.user = UserRef(user_id=1000, chat_id=1000)
+        self.user = UserRef(user_id=1000, chat_id=1000, language_code=language)
+        content = localised(content, language, country_for_zone(journey.zone))
         self.transcript = Transcript(echo=echo)
         self.shown: list[Shown] = []
         self.answered: set[int] = set()  # messages whose buttons an edit took away
@@ -297,19 +306,28 @@ class JourneyRunner:
 
 
 async def simulate_all(
-    names: list[str] | None = None, echo: Callable[[str], None] | None = None
+    names: list[str] | None = None,
+    echo: Callable[[str], None] | None = None,
+    language: str = REFERENCE,
 ) -> list[Transcript]:
     chosen = [j for j in JOURNEYS if not names or j.name in names]
     transcripts = []
     with tempfile.TemporaryDirectory() as tmp:
         for journey in chosen:
-            transcripts.append(await JourneyRunner(journey, Path(tmp), echo=echo).run())
+            runner = JourneyRunner(journey, Path(tmp), echo=echo, language=language)
+            transcripts.append(await runner.run())
             if echo is not None:
                 echo("")
     return transcripts
 
 
-def run_simulation(names: list[str] | None = None) -> int:
+def run_simulation(names: list[str] | None = None, language: str = REFERENCE) -> int:
+    if language not in LANGUAGES:
+        print(
+            f"coach: unknown language {language!r}; choose from: {', '.join(LANGUAGES)}",
+            file=sys.stderr,
+        )
+        return 2
     known = {j.name for j in JOURNEYS}
     unknown = [n for n in names or [] if n not in known]
     if unknown:
@@ -319,5 +337,5 @@ def run_simulation(names: list[str] | None = None) -> int:
         )
         return 2
     # Each line is printed as it happens, on simulated time: no real waiting anywhere.
-    asyncio.run(simulate_all(names, echo=lambda line: print(line, flush=True)))
+    asyncio.run(simulate_all(names, echo=lambda line: print(line, flush=True), language=language))
     return 0

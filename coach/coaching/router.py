@@ -66,7 +66,8 @@ ACTIONS: dict[str, Journey] = {
 
 def route(coaching: Coaching, session: Session, inbound: Inbound) -> Outcome:
     """What the coach does with one input, in the unit of work that handles it."""
-    content, user = coaching.content, inbound.user
+    user = inbound.user
+    content = coaching.content_for(None, user.language_code)  # before the row is read
     if inbound.kind == "group":
         return Outcome([Reply(content.ui("group_chat"))])  # and nothing is kept
     if inbound.kind in ("blocked", "unblocked"):
@@ -101,15 +102,22 @@ def _command(
 ) -> Outcome:
     if command == "start":
         return _start(coaching, session, user, person)
+    code = user.language_code
     if command == "help":
-        return _for_anyone(coaching, session, person, control.help_reply(coaching, person))
+        return _for_anyone(coaching, session, person, control.help_reply(coaching, person, code))
     if command == "emergency":
-        return _for_anyone(coaching, session, person, control.emergency_info(coaching, person))
+        info = control.emergency_info(coaching, person, code)
+        return _for_anyone(coaching, session, person, info)
+    if command == "language":  # before consent too: the welcome may be in the wrong language
+        if person is None:
+            person = onboarding.register(coaching, session, user)
+        return control.language_menu(coaching.turn(session, person))
+    content = coaching.content_for(person, code)
     if person is None or person.consent_at is None:
-        return Outcome([Reply(coaching.content.ui("consent_required"))])
+        return Outcome([Reply(content.ui("consent_required"))])
     journey = COMMANDS.get(command)
     if journey is None:
-        unknown = Reply(coaching.content.ui("unknown_command"))
+        unknown = Reply(content.ui("unknown_command"))
         return Outcome([unknown, control.help_reply(coaching, person)])
     return journey(coaching.turn(session, person))
 
@@ -187,12 +195,29 @@ def _action(turn: Turn, action: str) -> Outcome:
     if action == "seen":
         return seen_clinician(turn)
     person = turn.person
+    if action == "language":
+        return control.language_menu(turn)
+    if action.startswith(control.LANGUAGE_ACTION):
+        return _switch_language(turn, action.removeprefix(control.LANGUAGE_ACTION))
     if person.consent_at is None or person.timezone is None or person.checkin_time is None:
         return onboarding.start(turn)
     journey = ACTIONS.get(action)
     if journey is None:
         return _stale(turn)
     return journey(turn)
+
+
+def _switch_language(turn: Turn, code: str) -> Outcome:
+    """A language tapped: said in it, then onboarding's next step asked afresh in it, or the
+    question waiting shown again."""
+    if code not in turn.coaching.content.translations:
+        return _stale(turn)
+    confirm = control.set_language(turn, code)
+    person = turn.person
+    onboarding_left = None in (person.consent_at, person.timezone, person.checkin_time)
+    if onboarding_left and (person.flow is None or person.flow.startswith("onboard:")):
+        return Outcome([confirm, *onboarding.start(turn).replies])
+    return with_resume(turn, [confirm])
 
 
 def _stale(turn: Turn) -> Outcome:
@@ -210,9 +235,8 @@ def _text(
 ) -> Outcome:
     """Safety first (crisis, signs reported, denied or asked about: see `free_text`), then a
     typed answer, then the way on, with the safety net."""
-    reading = free_text.read(coaching.content, text)
-    consented = person is not None and person.consent_at is not None
-    if reading.crisis and not (consented and reading.present):
+    reading = free_text.read(coaching.content_for(person, user.language_code), text)
+    if reading.crisis:
         return free_text.crisis(coaching, session, person)
     if person is None or person.consent_at is None:
         if reading.present or reading.asked or reading.asks_about_signs:
@@ -221,10 +245,8 @@ def _text(
     turn = coaching.turn(session, person)
     first = free_text.safety_first(turn, reading)
     if isinstance(first, free_text.TypedAnswer):
-        first = _apply_typed(turn, first)
+        return _apply_typed(turn, first)
     if first is not None:
-        if reading.crisis:  # crisis support first, and the sign is not lost behind it
-            first.replies.insert(0, free_text.crisis_support(turn))
         return first
     if len(text) > free_text.LONG_TEXT:
         return free_text.long_text(turn)
@@ -249,7 +271,7 @@ def _apply_typed(turn: Turn, typed: free_text.TypedAnswer) -> Outcome:
 
 def _unsupported(coaching: Coaching, session: Session, person: Person | None) -> Outcome:
     """Stickers, photos, voice and the like: a short answer and the way on."""
-    reply = Reply(coaching.content.ui("unsupported_message"))
+    reply = Reply(coaching.content_for(person).ui("unsupported_message"))
     if person is None or person.consent_at is None:
         return Outcome([reply])
     return with_resume(coaching.turn(session, person), [reply])

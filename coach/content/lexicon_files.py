@@ -34,8 +34,9 @@ FREE_TEXT_UI = [
 ]
 
 
-def load_lexicon(folder: Path, sources: Mapping[str, object]) -> Lexicon:
-    from coach.content.loader import ContentError
+def load_lexicon(folder: Path, sources: Mapping[str, object], language: str = "en") -> Lexicon:
+    """The words of one language; `language` also chooses the reader's spaCy tokenizer."""
+    from coach.content.checks import ContentError
 
     files = sorted(folder.glob("*.yaml"))
     if not files:
@@ -53,6 +54,6 @@ def load_lexicon(folder: Path, sources: Mapping[str, object]) -> Lexicon:
             raise ContentError(f"{path}: entry source names unknown source {source!r}")
         parsed.append((str(path), data))
     try:
-        return build_lexicon(parsed)
+        return build_lexicon(parsed, language)
     except LexiconError as exc:
         raise ContentError(str(exc)) from None

@@ -11,12 +11,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS
+from coach.content.checks import LANGUAGE_UI, ContentError, check_questions
 from coach.content.lexicon_files import FREE_TEXT_UI, Lexicon, load_lexicon
 from coach.content.report_keys import REPORT_FIELDS, REPORT_RULES, REPORT_UI
 
 # Commands shown in Telegram's menu, in this order; each has a description `ui.cmd_<name>`.
 MENU_COMMANDS = (
-    "checkin today progress report settings pause resume stop emergency mydata delete help start"
+    "checkin today progress report settings language pause resume stop emergency mydata delete "
+    "help start"
 ).split()
 
 # Keys the code asks for. Adding a text to the code means adding it here and to content/.
@@ -101,6 +103,7 @@ REQUIRED_UI = [
     "delete_cancelled",
     "slow_down",
     *REPORT_UI,
+    *LANGUAGE_UI,
     *FREE_TEXT_UI,
     *(f"cmd_{name}" for name in MENU_COMMANDS),
 ]
@@ -180,15 +183,11 @@ ALLOWED_FIELDS = frozenset(
         "walks",
         "days",
         "date",
+        "same_day",  # where to get help today, in the terms of the person's country
         *REPORT_FIELDS,
     ]
 )
-TELEGRAM_BUTTON_LIMIT = 64
 TELEGRAM_TEXT_LIMIT = 4096
-
-
-class ContentError(Exception):
-    """Content that cannot be used; the message names the file and entry."""
 
 
 class _Strict(BaseModel):
@@ -264,16 +263,20 @@ class Content:
         self._plan = data.plan
         self.sources = sources
         self.lexicon: Lexicon | None = None  # the reader's words (content/<language>/lexicon/)
+        self.defaults: dict[str, object] = {}  # fields every text may use (`{same_day}`)
+        self.translations: dict[str, Content] = {}  # every language loaded, by code
+        self.same_day: dict[str, str] = {}  # where to get help today, by country (places.yaml)
+        self.same_day_sources: dict[str, str] = {}
         self._questions = {
             qid: Question(qid, q.text.strip(), tuple((o.value, o.label) for o in q.options))
             for qid, q in data.questions.items()
         }
 
     def ui(self, key: str, **fields: object) -> str:
-        return self._ui[key].strip().format(**fields)
+        return self._ui[key].strip().format(**{**self.defaults, **fields})
 
     def advice(self, key: str, **fields: object) -> str:
-        return self._advice[key].strip().format(**fields)
+        return self._advice[key].strip().format(**{**self.defaults, **fields})
 
     def rule_reason(self, rule: str) -> str:
         return self._rules[rule].text
@@ -372,25 +375,9 @@ def load_content(content_dir: Path, language: str = "en") -> Content:
             raise ContentError(f"{path}: entry plan.{phase}.steps is empty")
         for i, step in enumerate(plan.steps):
             require_source(f"plan.{phase}.steps.{i}", step.source)
-    for qid, values in REQUIRED_QUESTIONS.items():
-        question = data.questions[qid]
-        have = [o.value for o in question.options]
-        for value in values:
-            if value not in have:
-                raise ContentError(f"{path}: entry questions.{qid} lacks option {value!r}")
-        if qid not in ("timezone", "checkin_time"):
-            extra = set(have) - set(values)
-            if extra:
-                raise ContentError(
-                    f"{path}: entry questions.{qid} has unknown option {sorted(extra)[0]!r}"
-                )
-        for option in question.options:
-            if not option.label.strip() or len(option.label) > TELEGRAM_BUTTON_LIMIT:
-                raise ContentError(
-                    f"{path}: entry questions.{qid}.{option.value}: label must be 1-64 characters"
-                )
+    check_questions(path, data.questions, REQUIRED_QUESTIONS)
     content = Content(data, sources)
-    content.lexicon = load_lexicon(content_dir / language / "lexicon", sources)
+    content.lexicon = load_lexicon(content_dir / language / "lexicon", sources, language)
     for name, text in content.all_texts().items():
         _check_fields(name, text)
         if len(text) > TELEGRAM_TEXT_LIMIT:

@@ -29,9 +29,11 @@ from telegram.ext import (
 )
 from tornado.httpserver import HTTPServer
 
+from coach.clinical.understanding import warm_up
 from coach.clock import Clock, SystemClock
 from coach.coaching.conversation import Coach
-from coach.content import load_content
+from coach.content import Content
+from coach.content.languages import REFERENCE, load_languages
 from coach.content.loader import MENU_COMMANDS
 from coach.logging_setup import loop_exception_handler
 from coach.observability import (
@@ -71,6 +73,9 @@ CoachApplication = Application[
 COMMANDS = MENU_COMMANDS  # the menu's order and names live with the content's descriptions
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 BOT_API_ATTEMPTS = 3  # getMe at start-up, 1 s then 2 s apart
+# The other languages' readers are built after the default one (each takes 0.1-3 s, off the
+# start-up path; a message that comes first waits for its reader only).
+OTHER_READERS_AFTER_SECONDS = 10.0
 
 
 def runtime_of(application: Application[Any, Any, Any, Any, Any, Any]) -> CoachRuntime:
@@ -114,16 +119,17 @@ def build_application(
 ) -> CoachApplication:
     """Build the bot: storage, content, coach, pipeline, and the scheduler's tick."""
     clock = clock or SystemClock()
-    content = load_content(settings.content_dir)
+    content = load_languages(settings.content_dir)
     engine = create_db_engine(settings.resolved_database_url)
     coach = Coach(engine=engine, content=content, clock=clock, settings=settings)
+    for language, translation in content.translations.items():
+        if language != REFERENCE and translation.lexicon is not None:
+            warm_up(translation.lexicon, after_seconds=OTHER_READERS_AFTER_SECONDS)
     service = CoachService(coach=coach, clock=clock, catch_up_hours=settings.catch_up_hours)
 
     async def post_init(application: CoachApplication) -> None:
         runtime = runtime_of(application)
-        await application.bot.set_my_commands(
-            [BotCommand(name, content.ui(f"cmd_{name}")) for name in COMMANDS]
-        )
+        await set_menu_commands(application, content)
         if settings.http_listen and runtime.http_server is None:
             _start_health_server(runtime, settings)
 
@@ -198,6 +204,16 @@ def build_application(
         name="dispatch-due-follow-ups",
     )
     return application
+
+
+async def set_menu_commands(application: CoachApplication, content: Content) -> None:
+    """The command menu in each language (Telegram shows the one of the person's app), and in
+    English for every other language."""
+    for language, translation in sorted(content.translations.items() or [(REFERENCE, content)]):
+        commands = [BotCommand(name, translation.ui(f"cmd_{name}")) for name in COMMANDS]
+        if language == REFERENCE:
+            await application.bot.set_my_commands(commands)
+        await application.bot.set_my_commands(commands, language_code=language)
 
 
 def start_webhook_server(

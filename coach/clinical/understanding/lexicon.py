@@ -69,6 +69,7 @@ class Lexicon:
     known_words: frozenset[str] = field(default_factory=frozenset)
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> source id
     masks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # mask -> concepts hidden
+    language: str = "en"  # the spaCy language whose tokenizer and stop words the reader uses
 
     def fingerprint(self) -> tuple[object, ...]:
         """What the built reader depends on: equal lexicons share one reader per process."""
@@ -79,6 +80,7 @@ class Lexicon:
             self.crisis,
             tuple(sorted(self.known_words)),
             tuple(sorted(self.masks.items())),
+            self.language,
         )
 
 
@@ -134,7 +136,9 @@ def _section(name: str, data: Mapping[str, object], key: str) -> Mapping[str, ob
     return value
 
 
-def build_lexicon(files: Sequence[tuple[str, Mapping[str, object]]]) -> Lexicon:
+def build_lexicon(
+    files: Sequence[tuple[str, Mapping[str, object]]], language: str = "en"
+) -> Lexicon:
     """One lexicon from parsed files (name, data): concepts merge, every sign is checked."""
     concepts: dict[str, list[str]] = {}
     raw_signs: dict[str, tuple[str, object, bool]] = {}
@@ -200,4 +204,5 @@ def build_lexicon(files: Sequence[tuple[str, Mapping[str, object]]]) -> Lexicon:
         known_words=frozenset(known),
         sources=sources,
         masks=masks,
+        language=language,
     )

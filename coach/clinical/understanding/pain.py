@@ -1,4 +1,5 @@
-"""A pain score (0-10) typed in words or digits: "6", "6/10", "about a six", "it's an 8 today".
+"""A pain score (0-10) typed in words or digits: "6", "6/10", "about a six", "it's an 8 today",
+and in the coach's other languages ("seis", "sechs von 10", "six sur 10").
 
 Exactly one score must be named; "7 or 8", "-1", "11" and "took 2 tablets, pain 5" are refused
 rather than guessed (the person is asked again), so a score is never stored wrongly.
@@ -22,12 +23,45 @@ _WORDS = {
     "eight": 8,
     "nine": 9,
     "ten": 10,
+    # Spanish, German and French (articles that are also "one" are left out: "un", "une",
+    # "ein", "eine", "una" would make "j'ai une douleur à 6" two scores).
+    "cero": 0,
+    "uno": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
+    "null": 0,
+    "eins": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+    "zéro": 0,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
 }
 # A number, not part of a larger one, a decimal, a time, a date or a negative.
 _NUMBER = re.compile(
     r"(?<![\w.:/-])(-?\d+(?:[.,]\d+)?|"
     + "|".join(_WORDS)
-    + r")(?![\w:])(\s*(?:/|out of|of)\s*10\b)?",
+    + r")(?![\w:])(\s*(?:/|out of|of|sur|von|de)\s*10\b)?",
     re.IGNORECASE,
 )
 _MAX_CHARS = 80

@@ -1,10 +1,11 @@
 """The reader: one typed message in, the signs it mentions and how (`Reading`) out.
 
-spaCy's blank English pipeline tokenises and splits sentences (no model, nothing downloaded); one
-PhraseMatcher over token norms finds every lexicon term and every context cue. Before matching,
-each token's norm is made canonical: a word covered by a `stem*` term becomes that stem, and an
-unknown word of five letters or more is corrected to the closest lexicon word when it is one or
-two typing slips away (rapidfuzz). Short words are never corrected: "bum" must not become "numb".
+spaCy's blank pipeline of the lexicon's language tokenises and splits sentences (no model,
+nothing downloaded); one PhraseMatcher over token norms finds every lexicon term and every
+context cue. Before matching, each token's norm is made canonical: a word covered by a `stem*`
+term becomes that stem, and an unknown word of five letters or more is corrected to the closest
+lexicon word when it is one or two typing slips away (rapidfuzz). Short words are never
+corrected: "bum" must not become "numb".
 
 Signs are concepts found together in one sentence, within a rule's window. Each mention then gets
 its status from ConText-style cues (Harkema et al. 2009), in this order: negated ("no", "not",
@@ -58,11 +59,12 @@ class Reader:
 
     def __init__(self, lexicon: Lexicon) -> None:
         import spacy
-        from spacy.lang.en.stop_words import STOP_WORDS
         from spacy.matcher import PhraseMatcher
 
         self.lexicon = lexicon
-        self.nlp = spacy.blank("en")
+        # The blank pipeline of the lexicon's language: its tokenizer ("j'ai", "can't") and
+        # stop words; no model is downloaded.
+        self.nlp = spacy.blank(lexicon.language)
         self.nlp.add_pipe("sentencizer")
         self.stems = {
             word[:-1]
@@ -71,7 +73,7 @@ class Reader:
             for word in term.split()
             if word.endswith("*")
         }
-        self.known = frozenset(STOP_WORDS) | lexicon.known_words
+        self.known = frozenset(self.nlp.Defaults.stop_words) | lexicon.known_words
         self.vocabulary: set[str] = set()
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
         for concept, terms in lexicon.concepts.items():

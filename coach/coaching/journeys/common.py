@@ -20,6 +20,8 @@ from coach.clinical import progress
 from coach.clock import Clock
 from coach.coaching.replies import Choice, Outcome, Reply
 from coach.content import Content
+from coach.content.languages import language_for_code, localised
+from coach.places import country_for_zone
 from coach.scheduling.planner import local_date_of
 from coach.settings import Settings
 from coach.storage import repository as repo
@@ -39,6 +41,16 @@ class Coaching:
     def turn(self, session: Session, person: Person) -> Turn:
         return Turn(session, person, self)
 
+    def content_for(self, person: Person | None, language_code: str | None = None) -> Content:
+        """What this person reads: their language (before they have a row, their Telegram
+        app's), with where to get help in the terms of their country (from their time zone)."""
+        if person is not None:
+            language = person.language
+        else:
+            language = language_for_code(language_code, self.content.translations)
+        zone = (person.timezone if person is not None else None) or self.settings.default_timezone
+        return localised(self.content, language, country_for_zone(zone))
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -50,7 +62,8 @@ class Turn:
 
     @property
     def content(self) -> Content:
-        return self.coaching.content
+        """The texts in the person's language (read afresh: /language changes it mid-turn)."""
+        return self.coaching.content_for(self.person)
 
     @property
     def clock(self) -> Clock:

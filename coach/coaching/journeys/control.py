@@ -30,6 +30,8 @@ from coach.coaching.journeys.common import (
 from coach.coaching.journeys.escalation import standing_advice
 from coach.coaching.journeys.plan import plan_text, reschedule
 from coach.coaching.replies import Choice, Outcome, Reply
+from coach.content import Content
+from coach.content.languages import LANGUAGE_NAMES, LANGUAGES
 from coach.storage import repository as repo
 from coach.storage.models import EpisodeStatus, Person, PersonState
 
@@ -58,10 +60,12 @@ def menu(turn: Turn) -> Reply:
     )
 
 
-def help_reply(coaching: Coaching, person: Person | None) -> Reply:
+def help_reply(
+    coaching: Coaching, person: Person | None, language_code: str | None = None
+) -> Reply:
     """The list of commands (anyone may ask, even before agreeing)."""
     number = emergency_number(coaching.settings, person)
-    return Reply(coaching.content.ui("help", number=number))
+    return Reply(coaching.content_for(person, language_code).ui("help", number=number))
 
 
 def help_menu(turn: Turn) -> Outcome:
@@ -69,10 +73,13 @@ def help_menu(turn: Turn) -> Outcome:
     return Outcome([help_reply(turn.coaching, turn.person)])
 
 
-def emergency_info(coaching: Coaching, person: Person | None) -> Reply:
+def emergency_info(
+    coaching: Coaching, person: Person | None, language_code: str | None = None
+) -> Reply:
     """The emergency signs and the number to call (anyone may ask, even before agreeing)."""
     number = emergency_number(coaching.settings, person)
-    return Reply(coaching.content.advice("emergency_info", number=number))
+    content = coaching.content_for(person, language_code)
+    return Reply(content.advice("emergency_info", number=number))
 
 
 def today(turn: Turn) -> Outcome:
@@ -119,8 +126,48 @@ def settings_view(turn: Turn) -> Outcome:
     choices = (
         (Choice(content.ui("btn_change_zone"), action="change_zone"),),
         (Choice(content.ui("btn_change_time"), action="change_time"),),
+        (Choice(content.ui("btn_change_language"), action="language"),),
     )
     return with_resume(turn, [Reply(text, choices)])
+
+
+LANGUAGE_ACTION = "language_"  # + a language code: the buttons of /language
+
+
+def language_menu(turn: Turn) -> Outcome:
+    """/language and the settings button: each language named in itself, one tap to switch."""
+    codes = [code for code in LANGUAGES if code in turn.coaching.content.translations]
+    choices = [Choice(LANGUAGE_NAMES[code], action=LANGUAGE_ACTION + code) for code in codes]
+    rows = tuple(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
+    return with_resume(turn, [Reply(turn.content.ui("language_question"), rows)])
+
+
+def set_language(turn: Turn, code: str) -> Reply:
+    """Everything from now on in that language: texts, buttons, plan, follow-ups, reports; the
+    buttons of the question waiting, if any, too. Returns the confirmation, in that language."""
+    person = turn.person
+    before = turn.content
+    person.language = code
+    person.updated_at = turn.clock.now()
+    turn.session.add(person)
+    if person.flow:
+        relabel_waiting_question(person, before, turn.content)
+    return Reply(turn.content.ui("language_set"))
+
+
+def relabel_waiting_question(person: Person, before: Content, after: Content) -> None:
+    """The waiting question's buttons in the new language (its token stays: any copy of it
+    still answers it once)."""
+    qid = str(person.flow_data.get("qid", ""))
+    try:
+        old, new = before.question(qid), after.question(qid)
+    except KeyError:
+        return  # onboarding's own questions: onboarding asks them again
+    options = [
+        [value, new.label(value) if label == old.label(value) else label]
+        for value, label in person.flow_data.get("options", [])
+    ]
+    person.flow_data = {**person.flow_data, "options": options}
 
 
 def pause(turn: Turn) -> Outcome:

@@ -28,6 +28,7 @@ from coach.coaching.journeys.common import (
 from coach.coaching.journeys.escalation import standing_advice
 from coach.coaching.journeys.plan import reschedule
 from coach.coaching.replies import Outcome, Reply, UserRef
+from coach.content.languages import language_for_code
 from coach.places import emergency_number_for_zone
 from coach.scheduling.planner import in_quiet_hours
 from coach.storage import repository as repo
@@ -35,12 +36,13 @@ from coach.storage.models import EpisodeStatus, Person, PersonState
 
 
 def register(coaching: Coaching, session: Session, user: UserRef) -> Person:
-    """A first contact: the person's row, before any consent."""
+    """A first contact: the person's row, before any consent, in their Telegram app's language
+    (Spanish, German or French; anything else English; /language changes it)."""
     return repo.create_person(
         session,
         telegram_user_id=user.user_id,
         chat_id=user.chat_id,
-        language=coaching.content.language,
+        language=language_for_code(user.language_code, coaching.content.translations),
         at=coaching.clock.now(),
     )
 
