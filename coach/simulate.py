@@ -24,7 +24,7 @@ from coach.pipeline.courier import Courier
 from coach.pipeline.dispatcher import Dispatcher
 from coach.pipeline.service import CoachService
 from coach.places import country_for_zone
-from coach.scripted import MAX_TAPS, ScriptedPerson, Shown
+from coach.scripted import ScriptedPerson, Shown
 from coach.settings import Settings
 from coach.storage import repository as repo
 from coach.storage.database import create_db_engine, migrate, unit_of_work
@@ -296,13 +296,9 @@ class JourneyRunner:
 
     async def answer_slowly(self, answers: Mapping[str, str]) -> None:
         """Answer each question asked, twenty seconds apart, as the script says."""
-        labels = self.labels(answers)
-        for _ in range(MAX_TAPS):
-            qid, shown = self.person.question()
-            if qid is None or shown is None or qid not in labels:
-                return
-            self.clock.advance(timedelta(seconds=20))
-            await self.person.tap(labels[qid], shown)
+        await self.person.answer_while_asked(
+            self.labels(answers), before_each=lambda: self.clock.advance(timedelta(seconds=20))
+        )
 
 
 async def simulate_all(

@@ -90,17 +90,15 @@ def fill_drawings(session: Session, bodies: dict[int, bytes | None], *, now: dat
     """Put drawn pictures and pages in their rows, which become deliverable; a drawing that
     failed (None) cancels its row and the chat's later messages go on without it."""
     for row_id, body in bodies.items():
-        waiting = sa.and_(
-            col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == OutboxStatus.DRAWING
+        drawn = {"status": OutboxStatus.PENDING, "document_body": body, "next_attempt_at": now}
+        failed = {"status": OutboxStatus.CANCELLED, "last_error": "could not be drawn"}
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == OutboxStatus.DRAWING
+            )
+            .values(**(failed if body is None else drawn))
         )
-        if body is None:
-            values: dict[str, object] = {
-                "status": OutboxStatus.CANCELLED,
-                "last_error": "could not be drawn",
-            }
-        else:
-            values = {"status": OutboxStatus.PENDING, "document_body": body, "next_attempt_at": now}
-        session.execute(sa.update(OutboxMessage).where(waiting).values(**values))
 
 
 def hand_off(
@@ -113,16 +111,9 @@ def hand_off(
     if not ids or any(row.status == OutboxStatus.DRAWING for row in rows):
         return False
     chat_id = rows[0].chat_id
-    earlier_open = session.execute(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.chat_id == chat_id,
-            col(OutboxMessage.id) < min(ids),
-            col(OutboxMessage.status).in_(OPEN),
-        )
-        .limit(1)
-    ).first()
-    if earlier_open is not None:
+    earlier = col(OutboxMessage.id) < min(ids), col(OutboxMessage.status).in_(OPEN)
+    chat = OutboxMessage.chat_id == chat_id
+    if session.execute(select(OutboxMessage.id).where(chat, *earlier).limit(1)).first():
         return False
     session.execute(
         sa.update(OutboxMessage)
