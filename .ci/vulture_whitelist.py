@@ -41,11 +41,3 @@ followups_retried
 followups_failed
 database_reachable
 duplicate
-
-# Dead code found when this check was added, in modules other engineers own (listed for the lead,
-# to be deleted there; then delete the line here): an unused triage constant, an unused query,
-# and two unused helpers of the free-text reading.
-NONE
-pending_followups
-_.of_tier
-_.set_aside

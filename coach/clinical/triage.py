@@ -18,8 +18,6 @@ from coach.clinical.tiers import (
     Tier,
 )
 
-NONE = "none"
-
 
 def triage_answers(answers: Mapping[str, str]) -> list[Finding]:
     """Every rule that fires on the answers given so far, most urgent first.

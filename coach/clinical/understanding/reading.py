@@ -46,9 +46,6 @@ class Reading:
         present = self.present
         return present[0].tier if present else None
 
-    def of_tier(self, tier: Tier) -> list[Mention]:
-        return [m for m in self.present if m.tier == tier]
-
     @property
     def asked(self) -> list[Mention]:
         """Signs asked about, not reported."""
