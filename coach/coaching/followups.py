@@ -112,9 +112,9 @@ def _render(turn: Turn, episode: Episode, followup: FollowUp) -> list[Reply]:
     if followup.kind == FollowUpKind.MORNING_PLAN:
         return plan.morning_message(turn, episode, day)
     if followup.kind == FollowUpKind.NUDGE_WALK:
-        return plan.walk_nudge(turn)
+        return plan.walk_nudge(turn, day)
     if followup.kind == FollowUpKind.NUDGE_CARE:
-        return plan.care_nudge(turn, day)
+        return []  # scheduled before the morning steps took it in: nothing of its own to say
     if followup.kind == FollowUpKind.PREVENTION:
         return plan.prevention_message(turn)
     if followup.kind == FollowUpKind.CHECKIN_REMINDER:

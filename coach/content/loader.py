@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS
 from coach.content.checks import LANGUAGE_UI, ContentError, check_questions
 from coach.content.lexicon_files import FREE_TEXT_UI, Lexicon, load_lexicon
+from coach.content.message_keys import MESSAGE_ADVICE, MESSAGE_FIELDS, MESSAGE_UI
 from coach.content.report_keys import REPORT_FIELDS, REPORT_RULES, REPORT_UI
 
 # Commands shown in Telegram's menu, in this order; each has a description `ui.cmd_<name>`.
@@ -104,6 +105,7 @@ REQUIRED_UI = [
     "slow_down",
     *REPORT_UI,
     *LANGUAGE_UI,
+    *MESSAGE_UI,
     *FREE_TEXT_UI,
     *(f"cmd_{name}" for name in MENU_COMMANDS),
 ]
@@ -121,6 +123,7 @@ REQUIRED_ADVICE = [
     "care_nudge_ice",
     "care_nudge_heat",
     "doctor_summary",
+    *MESSAGE_ADVICE,
 ]
 REQUIRED_PLAN_PHASES = ("ice", "heat", "prevention")
 PERSISTENCE_RULES = [
@@ -185,6 +188,7 @@ ALLOWED_FIELDS = frozenset(
         "date",
         "same_day",  # where to get help today, in the terms of the person's country
         *REPORT_FIELDS,
+        *MESSAGE_FIELDS,
     ]
 )
 TELEGRAM_TEXT_LIMIT = 4096

@@ -76,9 +76,11 @@ def due_instant(kind: FollowUpKind, schedule: DaySchedule, day: date) -> datetim
     return local_instant(schedule.zone, day, local_time) + spread
 
 
+# A day's unprompted messages: the morning steps (cold or heat among them), one walk nudge and the
+# check-in. NUDGE_CARE is no longer scheduled (its advice is in the morning steps); rows of it
+# written before are still due and are skipped when they come.
 DAILY_KINDS = (
     FollowUpKind.MORNING_PLAN,
     FollowUpKind.NUDGE_WALK,
-    FollowUpKind.NUDGE_CARE,
     FollowUpKind.CHECKIN,
 )

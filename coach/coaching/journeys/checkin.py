@@ -32,6 +32,9 @@ from coach.storage import repository as repo
 from coach.storage.models import CheckIn, Episode, EpisodeStatus, FollowUp, FollowUpKind
 
 QUESTIONS = ("emergency", "pain", "change", "managed")
+# How the pain started is settled at the symptom check; a daily re-screen asks only about signs
+# that can appear later.
+FIRST_CHECK_ONLY = frozenset({"serious_accident"})
 PGIC_DAYS = (3, 7, 14)  # the global impression of change, asked once from each of these days
 ACTIVITIES_DAY = 7
 
@@ -148,7 +151,27 @@ def answer(turn: Turn, qid: str, value: str) -> Outcome:
 
 def _ask(turn: Turn, qid: str, data: Mapping[str, object]) -> Reply:
     text = turn.content.ui("checkin_soon") if qid == "soon" else None
-    return ask(turn, f"checkin:{qid}", qid, data, text)
+    options = [
+        (value, label)
+        for value, label in turn.content.question(qid).options
+        if qid != "emergency" or value not in FIRST_CHECK_ONLY
+    ]
+    return ask(turn, f"checkin:{qid}", qid, data, text, options)
+
+
+def pain_in_words(turn: Turn, baseline: int, pain: int) -> str:
+    """Today's pain against the first score, kindly and without overclaiming: "real progress"
+    only for a clinically meaningful drop (2 points or 30%)."""
+    key = (
+        "pain_real_progress"
+        if progress.meaningfully_improved(baseline, pain)
+        else "pain_a_little_lower"
+        if pain < baseline
+        else "pain_same"
+        if pain == baseline
+        else "pain_higher"
+    )
+    return turn.content.ui(key, pain=pain, baseline=baseline)
 
 
 def _complete(turn: Turn, episode: Episode, checkin: CheckIn) -> list[Reply]:
@@ -167,7 +190,11 @@ def _complete(turn: Turn, episode: Episode, checkin: CheckIn) -> list[Reply]:
         for c in completed_checkins(turn, episode)
         if c.pain is not None
     ]
-    thanks = turn.content.ui("checkin_thanks", pain=checkin.pain, baseline=episode.baseline_pain)
+    thanks = (
+        turn.content.ui("checkin_thanks")
+        + " "
+        + pain_in_words(turn, episode.baseline_pain, checkin.pain)
+    )
     answers = {
         "day": checkin.day,
         "pain": checkin.pain,

@@ -25,6 +25,7 @@ from coach.coaching.journeys.common import (
     plan_day,
     quiet_end,
     quiet_start,
+    today_local,
     with_resume,
 )
 from coach.coaching.journeys.escalation import standing_advice
@@ -33,7 +34,7 @@ from coach.coaching.replies import Choice, Outcome, Reply
 from coach.content import Content
 from coach.content.languages import LANGUAGE_NAMES, LANGUAGES
 from coach.storage import repository as repo
-from coach.storage.models import EpisodeStatus, Person, PersonState
+from coach.storage.models import EpisodeStatus, FollowUpKind, Person, PersonState
 
 _TIER_LINES = {
     Tier.SELF: "progress_tier_self",
@@ -100,7 +101,8 @@ def progress_report(turn: Turn) -> Outcome:
     done = completed_checkins(turn, episode)
     if not done:
         checkin_time = hhmm(person.checkin_time or time(19))
-        return with_resume(turn, [Reply(content.ui("progress_none", time=checkin_time))])
+        key = "progress_none" if _checkin_due_today(turn) else "progress_none_tomorrow"
+        return with_resume(turn, [Reply(content.ui(key, time=checkin_time))])
     text = content.ui(
         "progress",
         day=plan_day(turn, episode),
@@ -111,6 +113,15 @@ def progress_report(turn: Turn) -> Outcome:
     outcome = with_resume(turn, [Reply(text)])
     outcome.photo = chart_photo(turn, episode)
     return outcome
+
+
+def _checkin_due_today(turn: Turn) -> bool:
+    """Whether a check-in is still to come today (the day the plan starts has none)."""
+    today = today_local(turn)
+    return any(
+        f.kind == FollowUpKind.CHECKIN and f.local_date == today
+        for f in repo.pending_followups(turn.session, turn.person)
+    )
 
 
 def settings_view(turn: Turn) -> Outcome:

@@ -7,12 +7,13 @@ EMERGENCY halts coaching and URGENT waits for care, both until "I've been seen b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 
 from coach.clinical import progress
 from coach.clinical.tiers import Finding, Tier
-from coach.coaching.journeys.clinician_report import offer
+from coach.coaching.journeys.clinician_report import long_date, offer
 from coach.coaching.journeys.common import (
     Turn,
     clear_flow,
@@ -63,9 +64,9 @@ def escalate(
         clear_flow(person)
         summary = doctor_summary(turn, episode)
         text = content.advice("urgent", number=turn.number, reason=reason, summary=summary)
-        return [Reply(text, (*seen, report))]
+        return [Reply(_tidy(text), (*seen, report))]
     summary = doctor_summary(turn, episode)
-    replies = [Reply(content.advice("soon", reason=reason, summary=summary), (report,))]
+    replies = [Reply(_tidy(content.advice("soon", reason=reason, summary=summary)), (report,))]
     if any(f.rule == "low_mood" for f in findings):
         replies.append(Reply(content.advice("low_mood")))
     return replies
@@ -85,7 +86,7 @@ def standing_advice(turn: Turn, episode: Episode) -> Reply:
         return Reply(content.advice("emergency", number=turn.number, reason=reason), choices)
     summary = doctor_summary(turn, episode)
     return Reply(
-        content.advice("urgent", number=turn.number, reason=reason, summary=summary),
+        _tidy(content.advice("urgent", number=turn.number, reason=reason, summary=summary)),
         (*choices, offer(content)),
     )
 
@@ -154,25 +155,33 @@ def recover(turn: Turn, episode: Episode, answers: Mapping[str, object]) -> list
 
 
 def doctor_summary(turn: Turn, episode: Episode) -> str:
-    """What to tell a clinician: onset, trigger, the pain trend and what was tried."""
+    """What to tell a clinician: onset (a readable date), trigger, the pain trend and what was
+    tried. Only what is known: advice given before onset or pain were asked leaves those out,
+    and with nothing known there is no summary at all."""
     content = turn.content
     done = completed_checkins(turn, episode)
-    onset = (
-        content.ui("onset_label", date=episode.onset_date.isoformat())
-        if episode.onset_date
-        else "-"
-    )
-    trigger = content.question("trigger").label(episode.trigger).lower() if episode.trigger else "-"
+    trigger = content.question("trigger").label(episode.trigger) if episode.trigger else None
+    trigger = trigger.lower() if trigger else None
+    onset = long_date(content, episode.onset_date) if episode.onset_date else None
+    facts: list[str] = []
+    if onset and trigger:
+        facts.append(content.ui("summary_started_after", date=onset, trigger=trigger))
+    elif onset:
+        facts.append(content.ui("summary_started", date=onset))
+    elif trigger:
+        facts.append(content.ui("summary_after", trigger=trigger))
+    if episode.baseline_pain is not None or done:
+        facts.append(content.ui("summary_pain", trend=pain_trend(episode, done)))
     if done:
         care = sum(1 for ch in done if ch.managed in ("both", "care"))
         walks = sum(1 for ch in done if ch.managed in ("both", "walks"))
         tried = content.ui("tried_summary", care=care, walks=walks, days=len(done))
-    else:
-        tried = content.ui("tried_nothing_yet")
-    return content.advice(
-        "doctor_summary",
-        onset=onset,
-        trigger=trigger,
-        trend=pain_trend(episode, done),
-        tried=tried,
-    )
+        facts.append(content.ui("summary_tried", tried=tried))
+    if not facts:
+        return ""
+    return content.advice("doctor_summary", summary="; ".join(facts))
+
+
+def _tidy(text: str) -> str:
+    """An advice whose summary is empty: no blank line left where it would have been."""
+    return re.sub(r"\n{3,}", "\n\n", text)

@@ -1,8 +1,10 @@
 """The self-care plan: start it, keep its days scheduled, and write its daily messages.
 
 A plan starts when the symptom check ends without an urgent sign (or after "I've been seen").
-Each day holds a morning plan message, two nudges and the evening check-in; the rows in the
-follow-up table are the schedule, so a change of zone, time, pause or block recomputes them.
+Each day holds three unprompted messages: a short morning message with the day's steps, one
+walk nudge whose minutes grow with the days, and the evening check-in. The day the plan starts
+has only the plan itself (and the check-in from the next day). The rows in the follow-up table are
+the schedule, so a change of zone, time, pause or block recomputes them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from coach.scheduling.planner import DAILY_KINDS, DaySchedule, due_instant, loca
 from coach.storage import repository as repo
 from coach.storage.models import Episode, EpisodeStatus, FollowUpKind, PersonState
 
+WALK_START_MINUTES = 10
+WALK_STEP_MINUTES = 5
+WALK_MAX_MINUTES = 30
+
 
 def start_plan(turn: Turn, episode: Episode) -> list[Reply]:
     """Make the episode's plan active, schedule today and tomorrow, and show the plan."""
@@ -37,8 +43,7 @@ def start_plan(turn: Turn, episode: Episode) -> list[Reply]:
     session.add(episode)
     session.flush()
     today = today_local(turn)
-    # The first check-in is tomorrow: today's answers are the symptom check's.
-    schedule_day(turn, episode, today, include_checkin=False)
+    # Nothing more today: the plan was just shown, and the symptom check's answers are today's.
     schedule_day(turn, episode, today + timedelta(days=1))
     assert person.checkin_time is not None
     started = turn.content.ui(
@@ -75,13 +80,11 @@ def schedule_of(turn: Turn) -> DaySchedule:
     )
 
 
-def schedule_day(turn: Turn, episode: Episode, day: date, *, include_checkin: bool = True) -> None:
+def schedule_day(turn: Turn, episode: Episode, day: date) -> None:
     """Schedule the day's follow-ups that are still ahead."""
     now = turn.clock.now()
     schedule = schedule_of(turn)
     for kind in DAILY_KINDS:
-        if kind == FollowUpKind.CHECKIN and not include_checkin:
-            continue
         due = due_instant(kind, schedule, day)
         if due is not None and due > now:
             repo.upsert_followup(
@@ -115,35 +118,61 @@ def reschedule(turn: Turn) -> None:
     if episode is None or episode.status != EpisodeStatus.ACTIVE:
         return
     today = today_local(turn)
-    # Today's check-in, unless it is done or the plan only started today (first is tomorrow).
-    assert episode.started_at is not None and person.timezone is not None
-    started_today = local_date_of(person.timezone, episode.started_at) >= today
-    done_today = repo.checkin_on(session, episode, today) is not None
-    schedule_day(turn, episode, today, include_checkin=not (done_today or started_today))
+    # Today's messages, unless the plan only started today (it was just shown; the first
+    # check-in is tomorrow) or today's check-in is done (the day's messages are behind).
+    if not (started_today(turn, episode) or repo.checkin_on(session, episode, today) is not None):
+        schedule_day(turn, episode, today)
     schedule_day(turn, episode, today + timedelta(days=1))
+
+
+def started_today(turn: Turn, episode: Episode) -> bool:
+    """Whether the plan started (was shown) today, in the person's zone."""
+    assert episode.started_at is not None and turn.person.timezone is not None
+    return local_date_of(turn.person.timezone, episode.started_at) >= today_local(turn)
 
 
 # ---------------------------------------------------------------------- daily messages
 
 
 def morning_message(turn: Turn, episode: Episode, day: int) -> list[Reply]:
-    """The morning plan; the phase moves from ice to heat as the days pass."""
+    """Today's three steps (cold or heat, walks, rest or stretches), not the whole plan; the
+    move from cold to heat is announced once, the first morning of the heat phase."""
+    content = turn.content
     phase = progress.plan_phase(day)
+    switched = episode.phase == progress.Phase.ICE and phase == progress.Phase.HEAT
     episode.phase = phase
     turn.session.add(episode)
-    header = turn.content.ui("morning_header", day=day)
-    if day == progress.ICE_PHASE_DAYS + 1:
-        header += "\n" + turn.content.ui("phase_switch_heat")
-    return [Reply(header + "\n\n" + plan_text(turn.content, phase))]
+    header = content.ui("morning_header", day=day)
+    if switched:
+        header += "\n" + content.ui("phase_switch_heat")
+    header += " " + content.ui("morning_today")
+    if phase == progress.Phase.ICE:
+        steps = [
+            content.advice("care_nudge_ice"),
+            content.advice("today_walk_ice"),
+            content.advice("today_rest_ice"),
+        ]
+    else:
+        steps = [
+            content.advice("care_nudge_heat"),
+            content.advice("today_walk_heat", minutes=walk_minutes(day)),
+            content.advice("today_stretch_heat"),
+        ]
+    bullets = "\n".join(f"• {step}" for step in steps)
+    return [Reply(f"{header}\n{bullets}\n\n{content.ui('morning_footer')}")]
 
 
-def walk_nudge(turn: Turn) -> list[Reply]:
-    return [Reply(turn.content.advice("walk_nudge"))]
+def walk_minutes(day: int) -> int:
+    """Minutes of a walk on plan day `day` of the heat phase: 10 on its first day, five more
+    each day, up to half an hour (the plan: longer walks, building up)."""
+    first_heat_day = progress.ICE_PHASE_DAYS + 1
+    return min(WALK_START_MINUTES + WALK_STEP_MINUTES * (day - first_heat_day), WALK_MAX_MINUTES)
 
 
-def care_nudge(turn: Turn, day: int) -> list[Reply]:
-    key = "care_nudge_ice" if progress.plan_phase(day) == "ice" else "care_nudge_heat"
-    return [Reply(turn.content.advice(key))]
+def walk_nudge(turn: Turn, day: int) -> list[Reply]:
+    if progress.plan_phase(day) == progress.Phase.ICE:
+        return [Reply(turn.content.advice("walk_nudge"))]
+    return [Reply(turn.content.advice("walk_nudge_longer", minutes=walk_minutes(day)))]
 
 
 def prevention_message(turn: Turn) -> list[Reply]:
