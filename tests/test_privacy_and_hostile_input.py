@@ -450,7 +450,8 @@ async def test_a_403_while_sending_a_followup_marks_the_person_blocked(bot: BotH
     await bot.onboard()
     await bot.symptom_check(CHECK)
     bot.api.block(USER_ID)
-    report = await bot.advance(timedelta(hours=4))  # the walk nudge falls due
+    # The first follow-up: the next morning's steps (the day the plan starts has nothing more).
+    report = await bot.advance(timedelta(hours=22, minutes=10))
     assert report.blocked == 1
     with bot.coach.engine.connect() as db:
         assert db.execute(sa.text("select blocked from person")).scalar_one()
@@ -464,11 +465,11 @@ async def test_a_429_on_a_followup_is_retried_after_retry_after(bot: BotHarness)
     await bot.onboard()
     await bot.symptom_check(CHECK)
     bot.api.fail_next("sendMessage", 429, retry_after=1)
-    report = await bot.advance(timedelta(hours=3, minutes=10))  # the walk nudge
+    report = await bot.advance(timedelta(hours=22, minutes=10))  # the next morning's steps
     assert report.retried == 1 and report.sent == 0
     report = await bot.advance(timedelta(seconds=5))
     assert report.sent == 1
-    assert "short, easy walk" in (bot.messages()[-1].text or "")
+    assert "Good morning" in (bot.messages()[-1].text or "")
 
 
 # The property: whatever update arrives, the real handlers never raise (neither to the
