@@ -5,8 +5,14 @@ the first check-in comes."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+from sqlmodel import select
+
+from coach.storage import repository as repo
+from coach.storage.database import unit_of_work
+from coach.storage.models import FollowUpKind, Person
 from tests.support.bot_harness import START, BotHarness
 
 SELF_CARE_CHECK = [
@@ -90,3 +96,30 @@ async def test_progress_on_a_day_whose_checkin_is_still_ahead_says_today(
     await bot.advance_to(at(2, 12, 0))  # day 2, before its first check-in at 19:00
     (progress,) = await bot.say("/progress")
     assert "Your first one is today at 19:00" in (progress.text or ""), progress.text
+
+
+async def test_a_care_nudge_scheduled_before_the_upgrade_is_skipped_not_sent(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    with unit_of_work(bot.coach.engine) as session:
+        person = session.exec(select(Person)).one()
+        episode = repo.open_episode(session, person)
+        assert episode is not None
+        repo.upsert_followup(
+            session,
+            person=person,
+            episode=episode,
+            kind=FollowUpKind.NUDGE_CARE,
+            local_date=START.date(),
+            due_at=at(1, 16, 30).astimezone(UTC),
+        )
+    before = len(bot.messages())
+    report = await bot.advance_to(at(1, 16, 35))
+    assert report.sent == 0 and len(bot.messages()) == before
+    with bot.coach.engine.connect() as db:
+        status = db.execute(
+            sa.text("select status from followup where kind = 'nudge_care'")
+        ).scalar_one()
+    assert status == "skipped"
