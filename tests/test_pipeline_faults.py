@@ -6,6 +6,7 @@ injects errors; each failed on the code before the pipeline (inbox, per-person l
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,8 +86,8 @@ async def test_an_answer_survives_a_long_telegram_outage_and_arrives_with_the_ne
     await bot.tap("None of these")
     assert not any("Where does it hurt" in t for t in _texts(bot))
     assert _count(bot, "select count(*) from outbox_message where status = 'retry'") == 1
-    for _ in range(4):
-        await bot.advance(timedelta(minutes=1))  # the background sender retries
+    for _ in range(6):
+        await bot.advance(timedelta(minutes=1))  # the background sender retries (backoff 2^n s)
     assert sum("Where does it hurt" in t for t in _texts(bot)) == 1
 
 
@@ -248,3 +249,46 @@ async def test_a_bug_in_handling_is_answered_with_buttons_and_not_retried(
     # as handled, so a re-delivery cannot loop on the bug.
     assert _count(bot, "select count(*) from answer") == answers
     assert _count(bot, "select count(*) from inbox_update") == bot.injected
+
+
+async def test_a_reply_behind_a_followup_in_another_senders_hands_goes_out_when_it_is_done(
+    bot: BotHarness,
+) -> None:
+    """A follow-up of this chat is being sent by another sender (the dispatcher's batch) when
+    the person writes: the reply cannot overtake it, and it must not wait for the next dispatch
+    round either. It goes out as soon as the earlier message is settled."""
+    await bot.onboard()
+    courier = bot.runtime.courier
+
+    async def clock_and_real_pause(seconds: float) -> None:
+        bot.clock.advance(timedelta(seconds=seconds))
+        await asyncio.sleep(min(seconds, 0.05))  # the other sender needs real time to finish
+
+    courier.sleep = clock_and_real_pause
+    now = bot.clock.now()
+    with bot.coach.engine.begin() as db:
+        person_id = db.execute(
+            sa.text("select id from person where telegram_user_id = :u"), {"u": USER_ID}
+        ).scalar_one()
+        db.execute(
+            sa.text(
+                "insert into outbox_message (person_id, chat_id, kind, text, buttons, status,"
+                " attempts, next_attempt_at, expires_at, claimed_by, lease_until, created_at)"
+                " values (:p, :c, 'text', 'a walk nudge', '[]', 'sending', 0, :now, :later,"
+                " 'dispatcher:batch', :later, :now)"
+            ),
+            {"p": person_id, "c": USER_ID, "now": now, "later": now + timedelta(minutes=2)},
+        )
+
+    async def other_sender_finishes() -> None:
+        await asyncio.sleep(0.3)
+        with bot.coach.engine.begin() as db:
+            db.execute(
+                sa.text("update outbox_message set status = 'sent' where text = 'a walk nudge'")
+            )
+
+    finishing = asyncio.create_task(other_sender_finishes())
+    replies = await bot.say("/help")
+    await finishing
+    assert replies, "the reply waited for the next dispatch round"
+    assert _count(bot, "select count(*) from outbox_message where status <> 'sent'") == 0

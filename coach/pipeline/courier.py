@@ -66,7 +66,8 @@ T = TypeVar("T")
 # On the interactive path a short wait (a 429's retry_after, the first 5xx backoffs) is waited out
 # in line, so the person gets the next question without waiting for the next dispatch tick.
 INLINE_WAIT_SECONDS = 10.0
-INLINE_ROUNDS = 4
+INLINE_ROUNDS = 16
+INLINE_POLL_FIRST_SECONDS = 0.05
 # While the database is away in the middle of a batch, a settle is retried (the message already
 # went out: marking it must not be dropped) for at most this share of the lease.
 SETTLE_PATIENCE_SHARE = 0.8
@@ -161,12 +162,21 @@ class Courier:
             report.add(await self._send_claimed((hand_off.token, list(handed))))
             if report.sent == len(handed):
                 return report
+        deadline = self.clock.now() + timedelta(seconds=INLINE_WAIT_SECONDS)
+        poll = INLINE_POLL_FIRST_SECONDS
         for _ in range(INLINE_ROUNDS):
             claimed = await self._claim(chat_id=chat_id)
             if claimed[1]:
                 report.add(await self._send_claimed(claimed))
             wait = await asyncio.to_thread(self._seconds_until_chat_due, chat_id)
-            if wait is None or wait > INLINE_WAIT_SECONDS or self.stopping:
+            if wait is None or self.stopping:
+                break
+            if wait == 0 and not claimed[1]:
+                # Due but not claimable: an earlier message of this chat is in another sender's
+                # hands (a follow-up in the dispatcher's batch). Look again shortly rather than
+                # leave the reply to the next dispatch round.
+                wait, poll = poll, min(poll * 2, 1.0)
+            if self.clock.now() + timedelta(seconds=wait) > deadline:
                 break
             await self.sleep(wait)
         return report

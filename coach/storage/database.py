@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,25 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+# SQLite has one writer at a time, and a unit that finds the write lock taken sleeps in SQLite's
+# busy handler (1, 2, 5, 10 ... 100 ms between tries), so a handful of worker threads queueing for
+# it turn milliseconds of work into hundreds of milliseconds of waiting. In one process the
+# units of work of an SQLite engine queue on this lock instead, and each starts the moment the
+# previous one ends. (Reentrant: a unit opened inside another on the same thread must not wait.)
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_turn(engine: sa.Engine) -> AbstractContextManager[object]:
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.get(engine)
+        if lock is None:
+            lock = _SQLITE_WRITERS[engine] = threading.RLock()
+    return lock
+
+
 @contextmanager
 def unit_of_work(engine: sa.Engine) -> Iterator[Session]:
     """One session per unit of work: commit on success, roll back on error.
@@ -86,7 +107,7 @@ def unit_of_work(engine: sa.Engine) -> Iterator[Session]:
     A lost connection surfaces as DatabaseUnavailable, so callers can retry the whole unit.
     """
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with _writer_turn(engine), Session(engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
