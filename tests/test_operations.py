@@ -65,7 +65,7 @@ async def test_metrics_count_updates_and_episodes_but_nothing_about_people(
             "Under 50",
         ]
     )
-    await bot.advance(timedelta(hours=4))  # nudges fall due and are sent
+    await bot.advance(timedelta(hours=22, minutes=10))  # the next morning's steps are sent
     response = await _get(bot, "/metrics")
     assert response.status_code == 200
     body = response.text

@@ -191,7 +191,7 @@ async def test_block_then_unblock_and_start_reschedules_the_plan(bot: BotHarness
     await bot.onboard()
     await bot.symptom_check(CHECK)
     bot.api.block(USER_ID)
-    report = await bot.advance_to(at(1, 16, 0))  # a nudge meets the 403
+    report = await bot.advance_to(at(2, 8, 10))  # the next morning's steps meet the 403
     assert report.blocked >= 1
     assert _count(bot, "select count(*) from person where blocked") == 1
     assert _count(bot, "select count(*) from followup where status = 'pending'") == 0
