@@ -236,7 +236,8 @@ def _text(
     """Safety first (crisis, signs reported, denied or asked about: see `free_text`), then a
     typed answer, then the way on, with the safety net."""
     reading = free_text.read(coaching.content_for(person, user.language_code), text)
-    if reading.crisis:
+    consented = person is not None and person.consent_at is not None
+    if reading.crisis and not (consented and reading.present):
         return free_text.crisis(coaching, session, person)
     if person is None or person.consent_at is None:
         if reading.present or reading.asked or reading.asks_about_signs:
@@ -245,8 +246,10 @@ def _text(
     turn = coaching.turn(session, person)
     first = free_text.safety_first(turn, reading)
     if isinstance(first, free_text.TypedAnswer):
-        return _apply_typed(turn, first)
+        first = _apply_typed(turn, first)
     if first is not None:
+        if reading.crisis:  # crisis support first, and the sign is not lost behind it
+            first.replies.insert(0, free_text.crisis_support(turn))
         return first
     if len(text) > free_text.LONG_TEXT:
         return free_text.long_text(turn)
