@@ -123,3 +123,17 @@ async def test_a_care_nudge_scheduled_before_the_upgrade_is_skipped_not_sent(
             sa.text("select status from followup where kind = 'nudge_care'")
         ).scalar_one()
     assert status == "skipped"
+
+
+async def test_progress_says_in_words_how_far_the_pain_has_come(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))
+    await bot.tap("None of these")
+    await bot.tap("3")
+    await bot.tap("Better")
+    await bot.tap("Ice/heat and walks")
+    replies = await bot.say("/progress")
+    text = "\n".join(m.text or "" for m in replies)
+    assert "Pain down from 6 to 3: that's real progress." in text, text
+    assert "6 → 3" in text  # the numbers stay, under the words

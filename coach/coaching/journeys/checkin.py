@@ -21,6 +21,7 @@ from coach.coaching.journeys.common import (
     completed_checkins,
     hhmm,
     menu_choices,
+    pain_in_words,
     today_local,
 )
 from coach.coaching.journeys.control import menu, progress_report, stop
@@ -157,21 +158,6 @@ def _ask(turn: Turn, qid: str, data: Mapping[str, object]) -> Reply:
         if qid != "emergency" or value not in FIRST_CHECK_ONLY
     ]
     return ask(turn, f"checkin:{qid}", qid, data, text, options)
-
-
-def pain_in_words(turn: Turn, baseline: int, pain: int) -> str:
-    """Today's pain against the first score, kindly and without overclaiming: "real progress"
-    only for a clinically meaningful drop (2 points or 30%)."""
-    key = (
-        "pain_real_progress"
-        if progress.meaningfully_improved(baseline, pain)
-        else "pain_a_little_lower"
-        if pain < baseline
-        else "pain_same"
-        if pain == baseline
-        else "pain_higher"
-    )
-    return turn.content.ui(key, pain=pain, baseline=baseline)
 
 
 def _complete(turn: Turn, episode: Episode, checkin: CheckIn) -> list[Reply]:

@@ -206,6 +206,21 @@ def pain_trend(episode: Episode, done: list[CheckIn]) -> str:
     return " → ".join(str(s) for s in scores) if scores else "-"
 
 
+def pain_in_words(turn: Turn, baseline: int, pain: int) -> str:
+    """Today's pain against the first score, kindly and without overclaiming: "real progress"
+    only for a clinically meaningful drop (2 points or 30%)."""
+    key = (
+        "pain_real_progress"
+        if progress.meaningfully_improved(baseline, pain)
+        else "pain_a_little_lower"
+        if pain < baseline
+        else "pain_same"
+        if pain == baseline
+        else "pain_higher"
+    )
+    return turn.content.ui(key, pain=pain, baseline=baseline)
+
+
 def completed_checkins(turn: Turn, episode: Episode) -> list[CheckIn]:
     return [c for c in repo.checkins(turn.session, episode) if c.completed_at is not None]
 

@@ -21,6 +21,7 @@ from coach.coaching.journeys.common import (
     emergency_number,
     hhmm,
     menu_choices,
+    pain_in_words,
     pain_trend,
     plan_day,
     quiet_end,
@@ -110,6 +111,9 @@ def progress_report(turn: Turn) -> Outcome:
         trend=pain_trend(episode, done),
         tier_line=content.ui(_TIER_LINES[Tier(episode.tier)]),
     )
+    latest = done[-1].pain
+    if episode.baseline_pain is not None and latest is not None:
+        text = pain_in_words(turn, episode.baseline_pain, latest) + "\n" + text
     outcome = with_resume(turn, [Reply(text)])
     outcome.photo = chart_photo(turn, episode)
     return outcome
