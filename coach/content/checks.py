@@ -66,23 +66,30 @@ def check_translation(
         if not _comparable(name):
             continue
         if name not in own_texts:
-            raise ContentError(f"{path}: entry {name} is missing (the English content has it)")
+            raise ContentError(f"{_file(path, name)}: entry {name} is missing (the English has it)")
         if not own_texts[name].strip():
-            raise ContentError(f"{path}: entry {name} is empty")
+            raise ContentError(f"{_file(path, name)}: entry {name} is empty")
         wanted, have = placeholders(text), placeholders(own_texts[name])
         if wanted != have:
             differ = sorted(wanted ^ have)[0]
             raise ContentError(
-                f"{path}: entry {name}: placeholder {{{differ}}} differs from the English text"
+                f"{_file(path, name)}: entry {name}: placeholder {{{differ}}} differs from English"
             )
     for name in own_texts:
         if _comparable(name) and name not in texts:
-            raise ContentError(f"{path}: entry {name} is not in the English content")
+            raise ContentError(f"{_file(path, name)}: entry {name} is not in the English content")
     for name, source in sources.items():
         if name not in own_sources:
-            raise ContentError(f"{path}: entry {name} has no source (English names {source!r})")
+            raise ContentError(
+                f"{_file(path, name)}: entry {name} has no source (the English names {source!r})"
+            )
         if own_sources[name] != source:
             raise ContentError(
-                f"{path}: entry {name} names source {own_sources[name]!r}, "
+                f"{_file(path, name)}: entry {name} names source {own_sources[name]!r}, "
                 f"the English content {source!r}: keep the same source"
             )
+
+
+def _file(path: Path, name: str) -> Path:
+    """The file an entry lives in: the same-day services have their own (places.yaml)."""
+    return path.with_name("places.yaml") if name.startswith("same_day.") else path

@@ -69,7 +69,7 @@ def read(content: Content, text: str) -> Reading:
 def crisis(coaching: Coaching, session: Session, person: Person | None) -> Outcome:
     """Despair or self-harm in words: crisis support, then the waiting question if any."""
     number = emergency_number(coaching.settings, person)
-    outcome = Outcome([Reply(coaching.content.advice("crisis", number=number))])
+    outcome = Outcome([Reply(coaching.content_for(person).advice("crisis", number=number))])
     if person is not None and person.flow:
         outcome.replies.append(ask_again(coaching.turn(session, person)))
     return outcome
