@@ -5,9 +5,11 @@ menu is set per language, and `coach simulate --lang X` replays in each language
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from coach.content.languages import LANGUAGES
 from coach.simulate import HOME_ZONES, JOURNEYS, JourneyRunner
@@ -50,6 +52,13 @@ async def test_a_german_speaker_in_berlin_gets_german_texts_and_112_and_116117(
     assert "rufen Sie 112 an" in advice
     assert "Fieber, erhöhte Temperatur oder Schüttelfrost" in advice
     assert "Please" not in advice and "doctor" not in advice
+    # The page for the doctor is in German too (read back from the PDF).
+    await bot.say("/report")
+    pdf = bot.api.messages_to(USER_ID, methods=["sendDocument"])[-1].file_bytes or b""
+    page = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "Für Ihre Ärztin / Ihren Arzt: Rückenschmerzen, Zusammenfassung" in page
+    assert "nach Heben oder Bücken" in page
+    assert "heute zum Arzt. Begründung: Fieber, erhöhte Temperatur oder Schüttelfrost" in page
     # Typed words are read with the German lexicon: an emergency sign in German is asked about.
     replies = await bot.say("Ich kann seit heute Morgen nicht pinkeln")
     asked = "\n".join(m.text or "" for m in replies)

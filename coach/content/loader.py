@@ -227,6 +227,9 @@ class _LanguageFile(_Strict):
     rules: dict[str, _Sourced]
     plan: dict[str, _PlanPhase]
     questions: dict[str, _QuestionModel]
+    # A button label quoted inside a sentence ("after lifting or bending") is lower-cased, except
+    # in languages whose nouns keep their capital (German: "nach Heben oder Bücken").
+    lowercase_labels_in_sentences: bool = True
 
 
 class _Source(_Strict):
@@ -260,6 +263,7 @@ class Content:
     def __init__(self, data: _LanguageFile, sources: dict[str, _Source]) -> None:
         self.language = data.language
         self.consent_version = data.consent_version
+        self.lowercase_labels = data.lowercase_labels_in_sentences
         self._ui = data.ui
         self._advice = data.advice
         self.advice_sources = data.advice_sources
@@ -287,6 +291,9 @@ class Content:
 
     def rule_source(self, rule: str) -> str:
         return self._rules[rule].source
+
+    def in_sentence(self, label: str) -> str:
+        return label.lower() if self.lowercase_labels else label
 
     def question(self, qid: str) -> Question:
         return self._questions[qid]

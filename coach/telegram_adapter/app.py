@@ -209,11 +209,11 @@ def build_application(
 async def set_menu_commands(application: CoachApplication, content: Content) -> None:
     """The command menu in each language (Telegram shows the one of the person's app), and in
     English for every other language."""
-    for language, translation in sorted(content.translations.items() or [(REFERENCE, content)]):
+    for language, translation in sorted(content.translations.items()):
         commands = [BotCommand(name, translation.ui(f"cmd_{name}")) for name in COMMANDS]
-        if language == REFERENCE:
-            await application.bot.set_my_commands(commands)
         await application.bot.set_my_commands(commands, language_code=language)
+    default = [BotCommand(name, content.ui(f"cmd_{name}")) for name in COMMANDS]
+    await application.bot.set_my_commands(default)
 
 
 def start_webhook_server(

@@ -184,8 +184,8 @@ def _onset_line(turn: Turn, facts: EpisodeFacts) -> str:
     return content.ui(
         "report_onset",
         date=long_date(content, facts.onset_date),
-        trigger=trigger.lower(),
-        where=where.lower(),
+        trigger=content.in_sentence(trigger),
+        where=content.in_sentence(where),
         pain="-" if facts.baseline_pain is None else facts.baseline_pain,
     )
 

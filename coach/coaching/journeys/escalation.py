@@ -161,7 +161,7 @@ def doctor_summary(turn: Turn, episode: Episode) -> str:
     content = turn.content
     done = completed_checkins(turn, episode)
     trigger = content.question("trigger").label(episode.trigger) if episode.trigger else None
-    trigger = trigger.lower() if trigger else None
+    trigger = content.in_sentence(trigger) if trigger else None
     onset = long_date(content, episode.onset_date) if episode.onset_date else None
     facts: list[str] = []
     if onset and trigger:
