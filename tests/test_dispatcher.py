@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from coach.pipeline.courier import ChatPacer
 from coach.storage.models import OutboxMessage
 from tests.conftest import TOKEN
-from tests.support.bot_harness import BotHarness
+from tests.support.bot_harness import USER_ID, BotHarness
 from tests.test_dispatch_under_load_and_faults import followup_statuses, seed_due_nudges
 
 
@@ -105,3 +105,22 @@ async def test_a_followup_that_cannot_be_rendered_fails_alone(sqlite_url: str) -
         assert (attempts, error) == (0, "error while rendering")  # its own work was undone
     finally:
         await bot.stop()
+
+
+async def test_marking_an_answered_question_does_not_use_up_the_chats_pace(
+    bot: BotHarness,
+) -> None:
+    """Telegram's one-message-a-second per chat is about new messages: the "✓ chosen" edit of
+    the answered question goes out beside the next question without waiting its turn."""
+    await bot.onboard()
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    courier = bot.runtime.courier
+    courier.pacer = ChatPacer(1.0, monotonic=lambda: 0.0, sleep=record, burst=1)
+    replies = await bot.tap("None of these")
+    assert any("Where" in (m.text or "") for m in replies)
+    assert bot.api.messages_to(USER_ID, methods=["editMessageText"])
+    assert slept == []  # one new message, one edit: within a burst of one

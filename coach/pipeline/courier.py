@@ -306,7 +306,8 @@ class Courier:
                 await asyncio.to_thread(self.settling.release, [r.id for r in rows[index:]], token)
                 return
             await self._wait_if_paused()
-            await self.pacer.wait_turn(row.chat_id)
+            if row.kind != "edit":  # marking an answered question is no new message
+                await self.pacer.wait_turn(row.chat_id)
             try:
                 message_id = await self.sender.send(row)
             except RecipientBlocked:
