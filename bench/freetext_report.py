@@ -1,6 +1,6 @@
 """How well the coach understands what people type: the free-text corpora, scored.
 
-    .venv/bin/python -m bench.freetext_report [--corpus dev|heldout|all] [--misses]
+    .venv/bin/python -m bench.freetext_report [--corpus dev|heldout|blind|all] [--misses]
 
 Reads every message of tests/corpus/dev/ and tests/corpus/heldout/ (format: the corpus README in
 the brief, one `messages:` list per file) with the real reader built from content/en/lexicon/,
@@ -36,6 +36,9 @@ from coach.content import load_content  # noqa: E402
 CORPORA = {
     "dev": ROOT / "tests" / "corpus" / "dev",
     "heldout": ROOT / "tests" / "corpus" / "heldout",
+    # Written apart from the reader, its lexicons and the two sets above, after the reader was
+    # tuned on them: the blind measure (the held-out set was used to fix gaps once measured).
+    "blind": ROOT / "tests" / "corpus" / "blind",
 }
 OUTCOMES = ("emergency", "urgent", "soon", "question", "none")
 RANK = {"none": 0, "question": 0, "soon": 1, "urgent": 2, "emergency": 3}
@@ -245,13 +248,13 @@ def long_messages(reader: Reader) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=("dev", "heldout", "all"), default="all")
+    parser.add_argument("--corpus", choices=(*CORPORA, "all"), default="all")
     parser.add_argument("--misses", action="store_true", help="list every message taken wrong")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     reader = default_reader()
     print(f"reader built in {time.perf_counter() - started:.2f} s (spaCy import included)")
-    names = list(CORPORA) if args.corpus == "all" else [args.corpus]
+    names = [n for n in CORPORA if CORPORA[n].is_dir()] if args.corpus == "all" else [args.corpus]
     failed = False
     for name in names:
         report = score(name, load_cases(CORPORA[name]), reader)
