@@ -26,6 +26,7 @@ def english() -> Content:
 
 def _texts(content: Content) -> dict[str, str]:
     texts = content.all_texts() | {f"same_day.{c}": t for c, t in content.same_day.items()}
+    texts |= {f"crisis_line.{c}": t for c, t in content.crisis_line.items()}
     return {k: v for k, v in texts.items() if not k.startswith(FREE_OPTIONS)}
 
 
@@ -110,6 +111,24 @@ def test_same_day_help_is_said_in_the_terms_of_the_country(
     assert expected in advice
 
 
+@pytest.mark.parametrize(
+    ("language", "country", "expected"),
+    [
+        ("de", "DE", "TelefonSeelsorge unter 0800 111 0 111"),
+        ("de", "AT", "Telefonseelsorge unter 142"),
+        ("fr", "FR", "le 3114"),
+        ("es", "ES", "Línea 024"),
+        ("en", "GB", "Samaritans on 116 123"),
+        ("en", "US", "988"),
+        ("es", "MX", "una línea de ayuda en crisis de tu país"),
+    ],
+)
+def test_crisis_support_names_the_crisis_line_of_the_country(
+    english: Content, language: str, country: str, expected: str
+) -> None:
+    assert expected in localised(english, language, country).advice("crisis", number="112")
+
+
 def test_a_language_missing_from_the_content_folder_falls_back_to_english(
     tmp_path: Path,
 ) -> None:
@@ -180,3 +199,6 @@ def test_one_language_alone_still_loads_for_tools_and_tests() -> None:
     content = load_content(CONTENT_DIR, "de")
     assert content.language == "de"
     assert "Guten Morgen" in content.ui("morning_header", day=2)
+    # The places' wording is there too: no text is left with an empty placeholder.
+    assert "Notfallpraxis" in content.advice("urgent", reason="r", summary="s", number="112")
+    assert "Krisen" in content.advice("crisis", number="112")

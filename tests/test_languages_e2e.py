@@ -63,6 +63,10 @@ async def test_a_german_speaker_in_berlin_gets_german_texts_and_112_and_116117(
     replies = await bot.say("Ich kann seit heute Morgen nicht pinkeln")
     asked = "\n".join(m.text or "" for m in replies)
     assert "neue Probleme beim Wasserlassen" in asked
+    # Words of crisis in German bring crisis support in German, with Germany's crisis line.
+    crisis = "\n".join(m.text or "" for m in await bot.say("ich will nicht mehr leben"))
+    assert "Sie müssen damit nicht allein sein" in crisis
+    assert "TelefonSeelsorge unter 0800 111 0 111" in crisis
     with bot.coach.engine.connect() as db:
         row = db.execute(sa.text("select language, emergency_number from person")).one()
     assert tuple(row) == ("de", "112")

@@ -91,5 +91,5 @@ def check_translation(
 
 
 def _file(path: Path, name: str) -> Path:
-    """The file an entry lives in: the same-day services have their own (places.yaml)."""
-    return path.with_name("places.yaml") if name.startswith("same_day.") else path
+    """The file an entry lives in: the places' services and lines have their own (places.yaml)."""
+    return path.with_name("places.yaml") if name.startswith(("same_day.", "crisis_line.")) else path

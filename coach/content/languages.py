@@ -4,10 +4,11 @@
 required), checks each translation against the English content (every text, the same
 placeholders, the same source for every piece of advice) and refuses to start, naming the file
 and the entry, when one falls short. Each language also says where to get help today in the
-terms of each country (`places.yaml`, filled into `{same_day}`).
+terms of each country, and which crisis line to call (`places.yaml`, filled into `{same_day}`
+and `{crisis_line}`).
 
 `localised(content, language, country)` is the content a person reads: their language, with
-`{same_day}` for their country (the operator's wording for other countries).
+`{same_day}` and `{crisis_line}` for their country (the `default` wording for other countries).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _SameDay(BaseModel):
 class _PlacesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     same_day: dict[str, _SameDay]
+    crisis_line: dict[str, str]  # a crisis line to call, by country (`{crisis_line}`)
 
 
 def language_for_code(code: str | None, available: Mapping[str, object] | None = None) -> str:
@@ -68,12 +70,17 @@ def load_languages(content_dir: Path) -> Content:
     return english
 
 
+def load_language(content_dir: Path, language: str = REFERENCE) -> Content:
+    """One language alone, with its places (`{same_day}`, `{crisis_line}` filled in): for tools
+    and tests that need no other language."""
+    return _load_one(content_dir, language)
+
+
 def _load_one(content_dir: Path, language: str) -> Content:
     content = load_content(content_dir, language)
     path = content_dir / language / PLACES_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        places = _PlacesFile.model_validate(raw).same_day
+        parsed = _PlacesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise ContentError(f"content file missing: {path}") from None
     except yaml.YAMLError as exc:
@@ -82,8 +89,14 @@ def _load_one(content_dir: Path, language: str) -> Content:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ContentError(f"{path}: entry {where}: {first['msg']}") from None
-    if DEFAULT_COUNTRY not in places:
-        raise ContentError(f"{path}: entry same_day.{DEFAULT_COUNTRY} is missing")
+    places = parsed.same_day
+    crisis_lines = {country: text.strip() for country, text in parsed.crisis_line.items()}
+    for section, entries in (("same_day", places), ("crisis_line", crisis_lines)):
+        if DEFAULT_COUNTRY not in entries:
+            raise ContentError(f"{path}: entry {section}.{DEFAULT_COUNTRY} is missing")
+    for country, line in crisis_lines.items():
+        if not line:
+            raise ContentError(f"{path}: entry crisis_line.{country} is empty")
     for country, entry in places.items():
         if not entry.text.strip():
             raise ContentError(f"{path}: entry same_day.{country} is empty")
@@ -93,7 +106,11 @@ def _load_one(content_dir: Path, language: str) -> Content:
             )
     content.same_day = {country: entry.text.strip() for country, entry in places.items()}
     content.same_day_sources = {country: entry.source for country, entry in places.items()}
-    content.defaults = {"same_day": content.same_day[DEFAULT_COUNTRY]}
+    content.crisis_line = crisis_lines
+    content.defaults = {
+        "same_day": content.same_day[DEFAULT_COUNTRY],
+        "crisis_line": crisis_lines[DEFAULT_COUNTRY],
+    }
     return content
 
 
@@ -101,6 +118,7 @@ def _texts_and_sources(content: Content) -> tuple[dict[str, str], dict[str, str]
     """Every text and every source of a language, by dotted name (for the cross-check)."""
     texts = content.all_texts()
     texts |= {f"same_day.{c}": text for c, text in content.same_day.items()}
+    texts |= {f"crisis_line.{c}": text for c, text in content.crisis_line.items()}
     sources = {f"advice.{k}": s for k, s in content.advice_sources.items()}
     sources |= {f"same_day.{c}": s for c, s in content.same_day_sources.items()}
     for name in texts:
@@ -121,12 +139,15 @@ def localised(content: Content, language: str, country: str | None) -> Content:
     chosen = content.translations.get(language, content)
     if not chosen.same_day:
         return chosen  # loaded by `load_content` alone (one language, no places)
-    key = country if country in chosen.same_day else DEFAULT_COUNTRY
+    key = country or DEFAULT_COUNTRY
     views = _views.setdefault(chosen, {})
     view = views.get((language, key))
     if view is None:
         view = copy_of(chosen)
-        view.defaults = {**chosen.defaults, "same_day": chosen.same_day[key]}
+        view.defaults = {
+            "same_day": chosen.same_day.get(key, chosen.same_day[DEFAULT_COUNTRY]),
+            "crisis_line": chosen.crisis_line.get(key, chosen.crisis_line[DEFAULT_COUNTRY]),
+        }
         views[(language, key)] = view
     return view
 

@@ -187,6 +187,7 @@ ALLOWED_FIELDS = frozenset(
         "days",
         "date",
         "same_day",  # where to get help today, in the terms of the person's country
+        "crisis_line",  # a crisis line of the person's country
         *REPORT_FIELDS,
         *MESSAGE_FIELDS,
     ]
@@ -275,6 +276,7 @@ class Content:
         self.translations: dict[str, Content] = {}  # every language loaded, by code
         self.same_day: dict[str, str] = {}  # where to get help today, by country (places.yaml)
         self.same_day_sources: dict[str, str] = {}
+        self.crisis_line: dict[str, str] = {}
         self._questions = {
             qid: Question(qid, q.text.strip(), tuple((o.value, o.label) for o in q.options))
             for qid, q in data.questions.items()
