@@ -24,20 +24,10 @@ from coach.reports.chart import (
     PainChart,
     render_png,
 )
-from tests.support.bot_harness import START, USER_ID, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, START, USER_ID, BotHarness
 from tests.support.botapi_standin import SentMessage
 
 LONDON = ZoneInfo("Europe/London")
-SELF_CARE_CHECK = [
-    "None of these",  # emergency signs
-    "Lower back",
-    "Today",
-    "Lifting or bending",
-    "6",
-    "None of these",  # same-day-doctor signs
-    "None of these",  # one leg numb / low mood
-    "Under 50",
-]
 REPORT_BUTTON = "Summary for my doctor (PDF)"
 
 

@@ -8,19 +8,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tests.conftest import TOKEN
-from tests.support.bot_harness import START, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness
 
 LONDON = ZoneInfo("Europe/London")
-SELF_CARE_CHECK = [
-    "None of these",  # emergency signs
-    "Lower back",
-    "Today",
-    "Lifting or bending",
-    "6",
-    "None of these",  # same-day-doctor signs
-    "None of these",  # one leg numb / low mood
-    "Under 50",
-]
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

@@ -13,18 +13,8 @@ from sqlmodel import select
 from coach.storage import repository as repo
 from coach.storage.database import unit_of_work
 from coach.storage.models import FollowUpKind, Person
-from tests.support.bot_harness import START, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness
 
-SELF_CARE_CHECK = [
-    "None of these",  # emergency signs
-    "Lower back",
-    "Today",
-    "Lifting or bending",
-    "6",
-    "None of these",  # same-day-doctor signs
-    "None of these",  # one leg numb / low mood
-    "Under 50",
-]
 # Left behind when a summary's part is unknown: "started - after -", "pain - (0 to 10)".
 EMPTY_PLACEHOLDER = re.compile(r"(^|\s)-(\s|;|\.|$)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

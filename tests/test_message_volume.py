@@ -17,20 +17,10 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import TOKEN
-from tests.support.bot_harness import START, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness
 from tests.support.botapi_standin import SentMessage
 
 SENT = ("sendMessage", "sendPhoto", "sendDocument")
-SELF_CARE_CHECK = [
-    "None of these",  # emergency signs
-    "Lower back",
-    "Today",
-    "Lifting or bending",
-    "6",
-    "None of these",  # same-day-doctor signs
-    "None of these",  # one leg numb / low mood
-    "Under 50",
-]
 # Pain at each day's check-in: easing from 6 without reaching recovery (0-1) within ten days.
 PAIN_BY_DAY = {2: 5, 3: 4, 4: 4, 5: 3, 6: 3, 7: 2, 8: 2, 9: 2, 10: 2}
 PLAN_DAYS = 10

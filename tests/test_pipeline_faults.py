@@ -16,20 +16,10 @@ import sqlalchemy as sa
 from telegram import Update
 
 from coach.pipeline.courier import MAX_ATTEMPTS
-from tests.support.bot_harness import START, USER_ID, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, START, USER_ID, BotHarness
 
 LONDON = ZoneInfo("Europe/London")
 OTHER = 515151
-CHECK = [
-    "None of these",
-    "Lower back",
-    "Today",
-    "Lifting or bending",
-    "6",
-    "None of these",
-    "None of these",
-    "Under 50",
-]
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -93,7 +83,7 @@ async def test_an_answer_survives_a_long_telegram_outage_and_arrives_with_the_ne
 
 async def test_a_429_on_a_followup_never_counts_as_a_failed_attempt(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     # More flood-control answers in a row than the cap on failed attempts (which was 5).
     bot.api.fail_next("sendMessage", 429, times=MAX_ATTEMPTS + 1, retry_after=30)
     await bot.advance_to(at(2, 19, 0))
@@ -109,7 +99,7 @@ async def test_transient_errors_on_a_checkin_render_it_once_and_never_count_sile
     bot: BotHarness,
 ) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     bot.api.fail_next("sendMessage", 502, times=3)
     await bot.advance_to(at(2, 19, 0))
     for _ in range(3):
@@ -189,7 +179,7 @@ async def test_a_tap_in_a_group_is_refused_and_nothing_is_stored(bot: BotHarness
 
 async def test_block_then_unblock_and_start_reschedules_the_plan(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     bot.api.block(USER_ID)
     report = await bot.advance_to(at(2, 8, 10))  # the next morning's steps meet the 403
     assert report.blocked >= 1
@@ -207,7 +197,7 @@ async def test_block_then_unblock_and_start_reschedules_the_plan(bot: BotHarness
 
 async def test_my_chat_member_kicked_then_member_blocks_and_unblocks(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     await bot.send_raw("user_blocks_bot")
     assert _count(bot, "select count(*) from followup where status = 'pending'") == 0
     await bot.send_raw("user_unblocks_bot")

@@ -17,21 +17,11 @@ from sqlmodel import SQLModel
 from telegram import Update
 
 from tests.conftest import TOKEN
-from tests.support.bot_harness import START, USER_ID, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, START, USER_ID, BotHarness
 from tests.support.botapi_standin import BotApiStandIn
 from tests.test_operations import _coach_env, _free_port, _wait_healthy
 
 OTHER_USER = 515151
-CHECK = [
-    "None of these",
-    "Lower back",
-    "Today",
-    "Lifting or bending",
-    "6",
-    "None of these",
-    "None of these",
-    "Under 50",
-]
 
 
 def _rows_about(bot: BotHarness, person_id: int | None, user_id: int) -> dict[str, int]:
@@ -76,7 +66,7 @@ def _person_id(bot: BotHarness, user_id: int) -> int:
 
 async def test_mydata_sends_everything_held_as_json(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     await bot.say("/mydata")
     documents = [m for m in bot.api.messages_to(USER_ID) if m.method == "sendDocument"]
     assert len(documents) == 1
@@ -143,7 +133,7 @@ async def _answer_the_checkin(bot: BotHarness, user_id: int, pain: str) -> None:
 async def test_delete_erases_every_row_about_the_person_and_nothing_else(bot: BotHarness) -> None:
     for user_id in (USER_ID, OTHER_USER):
         await bot.onboard(user_id=user_id)
-        await bot.symptom_check(CHECK, user_id=user_id)
+        await bot.symptom_check(SELF_CARE_CHECK, user_id=user_id)
     # Day 2, 19:00 London: both check-ins arrive on time (inside the catch-up window) and are
     # answered, so there are check-ins, their answers and the follow-ups' outbox rows to erase.
     await bot.advance_to(START.replace(hour=19) + timedelta(days=1))
@@ -227,7 +217,7 @@ async def test_delete_can_be_cancelled(bot: BotHarness) -> None:
 
 async def test_closed_episodes_are_erased_after_the_retention_period(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     await bot.say("/stop")
     assert bot.runtime.service.purge(timedelta(days=30)) == 0
     bot.clock.advance(timedelta(days=31))
@@ -276,7 +266,7 @@ async def test_logs_of_a_full_journey_hold_no_token_text_or_health_answer(
             api.user_sends_text(USER_ID, "/start")
             await api.wait_for_messages(USER_ID, 1, timeout=10, methods=["sendMessage"])
             sent = 1
-            for label in ["I agree", "UK (London)", "19:00", *CHECK]:
+            for label in ["I agree", "UK (London)", "19:00", *SELF_CARE_CHECK]:
                 sent += 1
                 await tap(label, sent)
             api.user_sends_text(USER_ID, "it feels a bit numb down there zebra-secret")
@@ -304,7 +294,7 @@ async def test_stickers_photos_and_edits_get_a_short_answer_and_lose_nothing(
     bot: BotHarness,
 ) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK[:3])  # in the middle of the symptom check
+    await bot.symptom_check(SELF_CARE_CHECK[:3])  # in the middle of the symptom check
     replies = await bot.send_raw("user_sends_sticker")
     assert "I can only read text and button taps" in (replies[0].text or "")
     assert "What set it off?" in (replies[-1].text or "")  # the waiting question comes back
@@ -328,7 +318,7 @@ async def test_stickers_photos_and_edits_get_a_short_answer_and_lose_nothing(
 
 async def test_huge_emoji_and_right_to_left_text_get_a_helpful_reply(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     replies = await bot.say("x" * 4000)
     assert "That's a long message" in (replies[0].text or "")
     replies = await bot.say("🙂🔥💪")
@@ -339,7 +329,7 @@ async def test_huge_emoji_and_right_to_left_text_get_a_helpful_reply(bot: BotHar
 
 async def test_unknown_and_mid_check_commands_keep_the_check_going(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK[:2])
+    await bot.symptom_check(SELF_CARE_CHECK[:2])
     replies = await bot.say("/frobnicate")
     assert "I don't know that command" in (replies[0].text or "")
     replies = await bot.say("/help")
@@ -426,7 +416,7 @@ async def test_blocking_the_bot_stops_follow_ups_and_unblocking_restores_them(
     bot: BotHarness,
 ) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     bot.api.user_blocks_bot(USER_ID)  # queues the my_chat_member update Telegram sends
     bot.injected += 1
     await bot.settled()
@@ -448,7 +438,7 @@ async def test_blocking_the_bot_stops_follow_ups_and_unblocking_restores_them(
 
 async def test_a_403_while_sending_a_followup_marks_the_person_blocked(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     bot.api.block(USER_ID)
     # The first follow-up: the next morning's steps (the day the plan starts has nothing more).
     report = await bot.advance(timedelta(hours=22, minutes=10))
@@ -463,7 +453,7 @@ async def test_a_403_while_sending_a_followup_marks_the_person_blocked(bot: BotH
 
 async def test_a_429_on_a_followup_is_retried_after_retry_after(bot: BotHarness) -> None:
     await bot.onboard()
-    await bot.symptom_check(CHECK)
+    await bot.symptom_check(SELF_CARE_CHECK)
     bot.api.fail_next("sendMessage", 429, retry_after=1)
     report = await bot.advance(timedelta(hours=22, minutes=10))  # the next morning's steps
     assert report.retried == 1 and report.sent == 0

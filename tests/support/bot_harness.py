@@ -6,6 +6,7 @@ Time is a ManualClock: tests move it and then let the real dispatcher send what 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,17 @@ from coach.telegram_adapter.runtime import CoachRuntime
 from tests.support.botapi_standin import BotApiStandIn, SentMessage
 
 USER_ID = 424242
+# The symptom check of a person with no red flags, pain 6 (self-care), tapped label by label.
+SELF_CARE_CHECK = (
+    "None of these",  # emergency signs
+    "Lower back",
+    "Today",
+    "Lifting or bending",
+    "6",
+    "None of these",  # same-day-doctor signs
+    "None of these",  # one leg numb / low mood
+    "Under 50",
+)
 # A Monday morning in London, a few days before the clocks go forward (29 March 2026).
 START = datetime(2026, 3, 23, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 
@@ -223,7 +235,9 @@ class BotHarness:
     ) -> None:
         await self.person(user_id).onboard(zone_label, time_label)
 
-    async def symptom_check(self, answers: list[str], user_id: int = USER_ID) -> list[SentMessage]:
+    async def symptom_check(
+        self, answers: Sequence[str], user_id: int = USER_ID
+    ) -> list[SentMessage]:
         """Tap through the symptom check; returns the messages after the last tap."""
         replies: list[SentMessage] = []
         for label in answers:
