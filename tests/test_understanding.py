@@ -84,6 +84,74 @@ def test_minimisers_and_new_clauses_keep_a_report_present(
     assert _status(reader, text, sign) == Status.PRESENT
 
 
+@pytest.mark.parametrize(
+    ("text", "sign", "status"),
+    [
+        # A sign over within minutes or hours today still counts for chest pain and breath; the
+        # same words years ago, or before "today" in the sentence, do not.
+        ("sharp pain in my chest an hour ago, mostly gone now", "chest_or_breathless", "present"),
+        ("short of breath this morning, it's passed now", "chest_or_breathless", "present"),
+        ("had a tight chest years ago, today it's my back", "chest_or_breathless", "past"),
+        ("my partner had chest pain this morning", "chest_or_breathless", "other_person"),
+        # Ages and years are past cues whatever the number.
+        ("fell off a horse when I was 12", "serious_accident", "past"),
+        ("came off my motorbike when I was 37", "serious_accident", "past"),
+        ("had a car crash in 2020, all good now", "serious_accident", "past"),
+        ("when I was walking to the shop both legs gave way", "both_legs", "present"),
+        # A question the message itself says is not a report is asked about; a failing sign
+        # whose own words are "not happening" is still reported.
+        ("would losing feeling in my bum be serious? not happening", "saddle_numbness", "asked"),
+        ("erections not happening since sunday?", "sexual_dysfunction", "present"),
+        ("the whole house has a fever, the kids and the wife", "fever", "other_person"),
+    ],
+)
+def test_when_and_whose_a_sign_is(reader: Reader, text: str, sign: str, status: str) -> None:
+    assert _status(reader, text, sign) == Status(status)
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("sat on the 🚽 for ages and nothing happens", "bladder_retention"),
+        ("nowt on the wee front since brekkie", "bladder_retention"),
+        ("only dribs and drabs when I pee", "bladder_retention"),
+        ("woke up to a soaked bed", "incontinence"),
+        ("found poo in my pants, never felt it", "incontinence"),
+        ("the water comes away without my knowing", "incontinence"),
+        ("rt leg numb, lft leg numb as well", "both_legs"),
+        ("my legs feel like they don't belong to me, both of them", "both_legs"),
+        ("things aren't working downstairs", "sexual_dysfunction"),
+        ("no morning glory this week", "sexual_dysfunction"),
+        ("the mare bucked me off", "serious_accident"),
+        ("a lorry clipped my car and it spun round", "serious_accident"),
+        ("my foot smacks down when I walk", "worsening_leg_weakness"),
+        ("pain between my scapulas", "high_back_pain"),
+        ("a new bend in my spine in the photos", "lump_or_shape"),
+    ],
+)
+def test_widened_word_families(reader: Reader, text: str, sign: str) -> None:
+    assert _status(reader, text, sign) == Status.PRESENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "slapped some deep heat on my foot",
+        "my flip flops slap on my feet when I walk",
+        "the telly downstairs isn't working",
+        "the stuff downstairs is a bit odd, neighbours are loud",
+        "my car spun its wheels on the ice",
+        "thrown my back out mucking out the horse",
+        "I went off on my bike for a gentle ride",
+        "woke up soaked in sweat",
+        "I've been sat on the loo for ages reading",
+        "r u ok to chat? left my leg brace at home, right",
+    ],
+)
+def test_widened_words_do_not_alarm_on_ordinary_talk(reader: Reader, text: str) -> None:
+    assert reader.read(text).top_tier != Tier.EMERGENCY
+
+
 def test_typos_are_corrected_but_short_words_are_never_fuzzed(reader: Reader) -> None:
     assert _status(reader, "tinglig round my bum", "saddle_numbness") == Status.PRESENT
     assert _status(reader, "both lefs are numb", "both_legs") == Status.PRESENT

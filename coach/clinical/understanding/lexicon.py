@@ -5,12 +5,15 @@ A lexicon comes from the files in `content/<language>/lexicon/` (loaded and chec
 entry. Nothing here knows spaCy: building the matcher is the reader's job, done lazily.
 
 - A *concept* is a list of terms. A term is one or more words ("pins and needles", "can't feel");
-  a word ending in `*` matches every word that starts with it ("tingl*": tingle, tingling, tingly).
+  a word ending in `*` matches every word that starts with it ("tingl*": tingle, tingling, tingly);
+  `<number>` matches any number and `<year>` any year ("when i was <number>", "in <year>").
 - A *sign* (an id of `coach.clinical.tiers`) is recognised by any of its *rules*; a rule is a list
   of concepts that must all occur in one sentence within `window` tokens of each other.
 - A concept whose name starts with `mask_` hides the matches strictly inside it of the concepts
   `masks` names for it (all concepts when it names none): "bottom of my back" is not the bottom
   of the saddle area.
+- A sign with `recent_counts` (chest pain, breathlessness) still counts when said to be over if
+  a time of today comes first in its sentence ("an hour ago …, mostly gone now").
 - Context cues (`context`) say when a mention is negated, someone else's, in the past or asked
   about; `known_words` are real words never corrected as typos into a lexicon word.
 """
@@ -38,7 +41,11 @@ CONTEXT_KINDS = (
     "question_start",  # "is", "can", "should", "what": a sentence that asks
     "terminators",  # "but", "though", "except": the scope of a cue ends here
     "alarm_topic",  # "red flags", "a&e", "cauda equina": a question about the emergency signs
+    "recent",  # "earlier today", "an hour ago": a sign that `recent_counts` still counts if over
+    "wondering",  # "just wondering", "asking in case": the message's questions are not reports
 )
+# Kinds a lexicon may leave out (added after the first languages were written).
+OPTIONAL_CONTEXT_KINDS = frozenset({"recent", "wondering"})
 
 
 class LexiconError(ValueError):
@@ -58,6 +65,9 @@ class SignEntry:
     rules: tuple[SignRule, ...]
     # Whether a mention in the past still counts now (a past cancer, years on steroids).
     past_counts: bool = False
+    # Whether a mention said to be over counts when it happened today ("chest pain earlier,
+    # mostly gone now"): the sign is still a reason to ask now.
+    recent_counts: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,9 @@ class Lexicon:
         """What the built reader depends on: equal lexicons share one reader per process."""
         return (
             tuple(sorted((k, v) for k, v in self.concepts.items())),
-            tuple(sorted((k, v.rules, v.past_counts) for k, v in self.signs.items())),
+            tuple(
+                sorted((k, v.rules, v.past_counts, v.recent_counts) for k, v in self.signs.items())
+            ),
             tuple(sorted(self.context.items())),
             self.crisis,
             tuple(sorted(self.known_words)),
@@ -141,7 +153,7 @@ def build_lexicon(
 ) -> Lexicon:
     """One lexicon from parsed files (name, data): concepts merge, every sign is checked."""
     concepts: dict[str, list[str]] = {}
-    raw_signs: dict[str, tuple[str, object, bool]] = {}
+    raw_signs: dict[str, tuple[str, object, bool, bool]] = {}
     context: dict[str, list[str]] = {}
     crisis: list[str] = []
     known: set[str] = set()
@@ -166,12 +178,12 @@ def build_lexicon(
         for sign, spec in _section(name, data, "signs").items():
             if sign in raw_signs:
                 raise LexiconError(f"{name}: sign {sign} is defined twice")
-            rules, past = (
-                (spec.get("rules"), bool(spec.get("past_counts")))
+            rules, past, recent = (
+                (spec.get("rules"), bool(spec.get("past_counts")), bool(spec.get("recent_counts")))
                 if isinstance(spec, dict)
-                else (spec, False)
+                else (spec, False, False)
             )
-            raw_signs[str(sign)] = (name, rules, past)
+            raw_signs[str(sign)] = (name, rules, past, recent)
         for kind, words in _section(name, data, "context").items():
             if kind not in CONTEXT_KINDS:
                 raise LexiconError(f"{name}: unknown context kind {kind!r}")
@@ -181,14 +193,15 @@ def build_lexicon(
         if data.get("known_words"):
             known.update(_terms(f"{name}: known_words", data["known_words"]))
     signs: dict[str, SignEntry] = {}
-    for sign, (name, rules, past) in raw_signs.items():
+    for sign, (name, rules, past, recent) in raw_signs.items():
         tier = tier_of(sign)
-        signs[sign] = SignEntry(sign, tier, _rules(f"{name}: signs.{sign}", rules, concepts), past)
+        found = _rules(f"{name}: signs.{sign}", rules, concepts)
+        signs[sign] = SignEntry(sign, tier, found, past, recent)
     missing = [s for s in ALL_SIGNS if s not in signs]
     if missing:
         raise LexiconError(f"lexicon: no words for sign {missing[0]}")
     for kind in CONTEXT_KINDS:
-        if kind not in context:
+        if kind not in context and kind not in OPTIONAL_CONTEXT_KINDS:
             raise LexiconError(f"lexicon: no context words for {kind}")
     if not crisis:
         raise LexiconError("lexicon: no crisis words")

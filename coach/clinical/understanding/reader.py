@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import islice, product
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ _MAX_COMBINATIONS = 200  # per rule and sentence; long rambling messages stay fa
 _KINDS = {_CUE + kind: kind for kind in CONTEXT_KINDS}
 _MAX_READINGS = 8  # the closest ways a rule fits, each given its context
 _CLAUSE_MARKS = frozenset({",", ";", "-", ":", "—", "…"})
+_PLACEHOLDERS = frozenset({"<number>", "<year>"})  # a term's word for any number, any year
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Reader:
 
         norms: list[str] = []
         for word in term.split():
-            if word.endswith("*"):
+            if word.endswith("*") or word in _PLACEHOLDERS:
                 norms.append(word)
                 continue
             for token in self.nlp.make_doc(word):
@@ -128,6 +129,8 @@ class Reader:
         """The form a token is matched by: itself, its stem, or the lexicon word it misspells."""
         if norm in self.vocabulary or norm in self.lexicon.known_words:
             return norm
+        if norm.isdigit():  # "when i was 12", "in 2019": a term says <number> or <year>
+            return "<year>" if len(norm) == 4 and norm[:2] in ("19", "20") else "<number>"
         squeezed = _REPEATS.sub(r"\1\1", norm)  # "numbbbb", "sooooo"
         for form in dict.fromkeys((squeezed, _REPEATS.sub(r"\1", norm))):
             if form in self.vocabulary:
@@ -183,6 +186,8 @@ class Reader:
         ]
         mentions: list[Mention] = []
         asks_about_signs = False
+        asked_now: list[int] = []  # mentions in a question, asked if the message says so
+        said: set[int] = set()  # the words of every sign mentioned
         # Each match belongs to the sentence of its first token (a sentence never splits a term).
         sentence_of: list[int] = []
         for index, sent in enumerate(doc.sents):
@@ -207,20 +212,34 @@ class Reader:
                 continue
             question = _is_question(doc, sent.start, sent.end, sent_cues)
             in_words = frozenset(i for m in inside for i in range(m.start, m.end))
+            # "Earlier, … mostly gone now" happened today; "years ago …, today it's my back"
+            # did not: a time of today counts only when said before every past cue.
+            pasts = [c.start for c in sent_cues if _kind(c) in ("past_before", "past_after")]
+            today = any(_kind(c) == "recent" and all(c.start < p for p in pasts) for c in sent_cues)
             for entry in self.lexicon.signs.values():
                 best: Mention | None = None
+                past_counts = entry.past_counts or (entry.recent_counts and today)
                 for found in self._find(entry.rules, by_concept):
                     parts = sorted(found, key=lambda m: m.start)
                     start, end = parts[0].start, max(p.end for p in parts)
                     status = _status(
-                        doc, start, end, parts, sent_cues, question, entry.past_counts, in_words
+                        doc, start, end, parts, sent_cues, question, past_counts, in_words
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
+                    spans = {i for p in parts for i in range(p.start, p.end)}
                     if status == Status.PRESENT:
                         break  # any reading of the sentence that reports it now wins
                 if best is not None:
+                    said |= spans
+                    if best.status == Status.PRESENT and question:
+                        asked_now.append(len(mentions))
                     mentions.append(best)
+        # "… be serious? not happening, just wondering": the message's questions only ask (a cue
+        # that is part of a sign's own words, "erections not happening?", does not count).
+        if any(_kind(c) == "wondering" and said.isdisjoint(range(c.start, c.end)) for c in cues):
+            for i in asked_now:
+                mentions[i] = replace(mentions[i], status=Status.ASKED)
         denies = any(_kind(c) in ("negation_before", "negation_after") for c in _longest(cues))
         return Reading(tuple(mentions), crisis, denies, asks_about_signs)
 
