@@ -103,6 +103,9 @@ def test_minimisers_and_new_clauses_keep_a_report_present(
         ("would losing feeling in my bum be serious? not happening", "saddle_numbness", "asked"),
         ("erections not happening since sunday?", "sexual_dysfunction", "present"),
         ("the whole house has a fever, the kids and the wife", "fever", "other_person"),
+        # "Both of them" may follow in the next sentence, read with that sentence's context.
+        ("My leg doesn't feel like mine. Both of them actually.", "both_legs", "present"),
+        ("My left leg is numb. Not both of them though.", "both_legs", "negated"),
     ],
 )
 def test_when_and_whose_a_sign_is(reader: Reader, text: str, sign: str, status: str) -> None:

@@ -9,6 +9,8 @@ entry. Nothing here knows spaCy: building the matcher is the reader's job, done 
   `<number>` matches any number and `<year>` any year ("when i was <number>", "in <year>").
 - A *sign* (an id of `coach.clinical.tiers`) is recognised by any of its *rules*; a rule is a list
   of concepts that must all occur in one sentence within `window` tokens of each other.
+- A concept whose name starts with `follow_` may also be found in the sentence after the others
+  ("My leg doesn't feel mine. Both of them.").
 - A concept whose name starts with `mask_` hides the matches strictly inside it of the concepts
   `masks` names for it (all concepts when it names none): "bottom of my back" is not the bottom
   of the saddle area.

@@ -205,11 +205,15 @@ class Reader:
             ):
                 asks_about_signs = True
             inside = concepts_in.get(index, [])
-            by_concept: dict[str, list[_Match]] = {}
-            for m in inside:
-                by_concept.setdefault(m.label, []).append(m)
             if not inside:
                 continue
+            # "My leg doesn't feel mine. Both of them actually.": a `follow_` concept may come
+            # from the next sentence, read then with that sentence's cues too.
+            follow = [m for m in concepts_in.get(index + 1, []) if m.label.startswith("follow_")]
+            both_cues = sent_cues + cues_in.get(index + 1, []) if follow else sent_cues
+            by_concept: dict[str, list[_Match]] = {}
+            for m in inside + follow:
+                by_concept.setdefault(m.label, []).append(m)
             question = _is_question(doc, sent.start, sent.end, sent_cues)
             in_words = frozenset(i for m in inside for i in range(m.start, m.end))
             # "Earlier, … mostly gone now" happened today; "years ago …, today it's my back"
@@ -222,8 +226,9 @@ class Reader:
                 for found in self._find(entry.rules, by_concept):
                     parts = sorted(found, key=lambda m: m.start)
                     start, end = parts[0].start, max(p.end for p in parts)
+                    context = both_cues if parts[-1].start >= sent.end else sent_cues
                     status = _status(
-                        doc, start, end, parts, sent_cues, question, past_counts, in_words
+                        doc, start, end, parts, context, question, past_counts, in_words
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
