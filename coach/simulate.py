@@ -196,18 +196,25 @@ class JourneyRunner:
 
     async def send(self, message: OutboxMessage) -> int:
         """The courier's sender: record what the person would receive."""
-        self.next_id += 1
         if message.kind == "edit" and message.edit_message_id is not None:
-            self.answered.add(message.edit_message_id)
-        elif message.kind == "text":
-            choices = tuple(Choice.from_stored(cell) for row in message.buttons for cell in row)
-            handle = _Delivered(self.next_id, choices)
-            self.shown.append(Shown(message.text, tuple(c.label for c in choices), handle))
-            self.transcript.add(f"[{self.stamp()}] COACH:")
-            self.transcript.add("    " + message.text.replace("\n", "\n    "))
-            for row in message.buttons:
-                self.transcript.add("    " + "  ".join(f"[{cell[0]}]" for cell in row))
-        return self.next_id
+            if not message.buttons:  # the answered question loses its buttons
+                self.answered.add(message.edit_message_id)
+                return message.edit_message_id
+            message_id = message.edit_message_id  # the next question in the answered one's place
+        else:
+            self.next_id += 1
+            message_id = self.next_id
+            if message.kind != "text":
+                return message_id
+        choices = tuple(Choice.from_stored(cell) for row in message.buttons for cell in row)
+        self.shown.append(
+            Shown(message.text, tuple(c.label for c in choices), _Delivered(message_id, choices))
+        )
+        self.transcript.add(f"[{self.stamp()}] COACH:")
+        self.transcript.add("    " + message.text.replace("\n", "\n    "))
+        for row in message.buttons:
+            self.transcript.add("    " + "  ".join(f"[{cell[0]}]" for cell in row))
+        return message_id
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -64,7 +64,7 @@ async def answer_checkin(bot: BotHarness, day: int) -> list[SentMessage]:
     """Tap through the open check-in the way an improving person would."""
     replies: list[SentMessage] = []
     for _ in range(10):
-        last = sent(bot)[-1]
+        last = bot.messages()[-1]  # the question on screen (it may have taken an old one's place)
         labels = [label for label, _ in last.buttons()]
         if "Check in now" in labels or not labels:
             return replies
@@ -137,12 +137,6 @@ def questions_asked(journey: Journey, day: int, button: str) -> list[SentMessage
     return [m for m in messages if button in labels(m)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="11 questions (consent, zone, time, 8 of the symptom check) are one message each: "
-    "eight needs the next question to arrive as an edit of the answered one (the outbox and "
-    "the Telegram sender edit text only, without buttons)",
-)
 async def test_day_one_sends_at_most_eight_messages(journey: Journey) -> None:
     assert journey.days[1].total <= 8, journey.counts()
 
@@ -151,7 +145,9 @@ async def test_day_one_sends_only_the_questions_and_the_plan(journey: Journey) -
     day = journey.days[1]
     assert day.unprompted == [], texts(day.unprompted)  # the plan was just shown: no nudges
     *questions, plan = day.replies
-    assert len(questions) == 11, journey.counts()
+    # Consent, time zone, check-in time, and the symptom check: its eight questions each take
+    # the answered one's place in a single message.
+    assert len(questions) == 4, journey.counts()
     assert all(labels(q) for q in questions), texts(questions)
     plan_text = plan.text or ""
     assert "First 48 hours" in plan_text and "first check-in is tomorrow" in plan_text

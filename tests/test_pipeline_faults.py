@@ -43,7 +43,8 @@ async def test_a_429_while_answering_a_tap_is_waited_out_and_the_next_question_a
     bot: BotHarness,
 ) -> None:
     await bot.onboard()
-    bot.api.fail_next("sendMessage", 429, retry_after=2)
+    # The next question takes the answered one's place: an edit carries it.
+    bot.api.fail_next("editMessageText", 429, retry_after=2)
     before = bot.clock.now()
     replies = await bot.tap("None of these")
     assert any("Where does it hurt" in (m.text or "") for m in replies)
@@ -72,7 +73,7 @@ async def test_an_answer_survives_a_long_telegram_outage_and_arrives_with_the_ne
     bot: BotHarness,
 ) -> None:
     await bot.onboard()
-    bot.api.fail_next("sendMessage", 502, times=6)  # longer than the in-line retries
+    bot.api.fail_next("editMessageText", 502, times=6)  # longer than the in-line retries
     await bot.tap("None of these")
     assert not any("Where does it hurt" in t for t in _texts(bot))
     assert _count(bot, "select count(*) from outbox_message where status = 'retry'") == 1
@@ -282,3 +283,25 @@ async def test_a_reply_behind_a_followup_in_another_senders_hands_goes_out_when_
     await finishing
     assert replies, "the reply waited for the next dispatch round"
     assert _count(bot, "select count(*) from outbox_message where status <> 'sent'") == 0
+
+
+async def test_the_next_question_takes_the_answered_ones_place_or_comes_anew(
+    bot: BotHarness,
+) -> None:
+    """In a questionnaire the next question replaces the answered one (one message, no new
+    notification). If Telegram will not edit that message (too old, deleted), the question is
+    sent as a new message: the person is never left without it."""
+    await bot.onboard()
+    question = bot.message_with_button("None of these")
+    sends_before = len(bot.api.messages_to(USER_ID, methods=["sendMessage"]))
+    await bot.tap("None of these")
+    now_shown = bot.api.current_message(USER_ID, question.message_id)
+    assert now_shown["text"].startswith("✓ None of these")
+    assert "Where does it hurt" in now_shown["text"] and now_shown.get("reply_markup")
+    assert len(bot.api.messages_to(USER_ID, methods=["sendMessage"])) == sends_before
+
+    bot.api.fail_next("editMessageText", 400, description="Bad Request: message can't be edited")
+    replies = await bot.tap("Lower back")
+    fresh = [m for m in replies if m.method == "sendMessage"]
+    assert len(fresh) == 1 and "When did" in (fresh[0].text or ""), [m.text for m in replies]
+    assert await bot.tap("Today")  # and its buttons work

@@ -18,7 +18,7 @@ from telegram import Update
 
 from tests.conftest import TOKEN
 from tests.support.bot_harness import SELF_CARE_CHECK, START, USER_ID, BotHarness
-from tests.support.botapi_standin import BotApiStandIn
+from tests.support.botapi_standin import BotApiStandIn, SentMessage
 from tests.test_operations import _coach_env, _free_port, _wait_healthy
 
 OTHER_USER = 515151
@@ -254,23 +254,38 @@ async def test_logs_of_a_full_journey_hold_no_token_text_or_health_answer(
         try:
             await _wait_healthy(port, process, 30)
 
-            async def tap(label: str, count: int) -> None:
-                message = next(
-                    m
-                    for m in reversed(api.messages_to(USER_ID))
-                    if any(label in t for t, _ in m.buttons())
+            def offering(label: str) -> SentMessage | None:
+                # The latest record of a message is what it shows now (a next question may
+                # have taken an answered one's place).
+                latest = {m.message_id: m for m in api.messages_to(USER_ID)}
+                return next(
+                    (
+                        m
+                        for m in reversed(latest.values())
+                        if any(label in t for t, _ in m.buttons())
+                    ),
+                    None,
                 )
+
+            async def tap(label: str) -> None:
+                await api.wait_for(lambda: offering(label) is not None, timeout=10, what=label)
+                message = offering(label)
+                assert message is not None
+                before = len(api.messages_to(USER_ID))
                 api.user_taps(USER_ID, message.message_id, message.button_data(label))
-                await api.wait_for_messages(USER_ID, count, timeout=10, methods=["sendMessage"])
+                await api.wait_for(lambda: len(api.messages_to(USER_ID)) > before, what=label)
 
             api.user_sends_text(USER_ID, "/start")
-            await api.wait_for_messages(USER_ID, 1, timeout=10, methods=["sendMessage"])
-            sent = 1
             for label in ["I agree", "UK (London)", "19:00", *SELF_CARE_CHECK]:
-                sent += 1
-                await tap(label, sent)
+                await tap(label)
+            await api.wait_for(
+                lambda: offering("Check in now") is not None, timeout=10, what="plan"
+            )
+            before = len(api.messages_to(USER_ID))
             api.user_sends_text(USER_ID, "it feels a bit numb down there zebra-secret")
-            await api.wait_for_messages(USER_ID, sent + 1, timeout=10, methods=["sendMessage"])
+            await api.wait_for(
+                lambda: len(api.messages_to(USER_ID)) > before, timeout=10, what="an answer"
+            )
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 15)
         finally:

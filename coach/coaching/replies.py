@@ -76,6 +76,10 @@ class Outcome:
     # (file name, content), e.g. the data export, or the clinician's page still to be drawn
     document: tuple[str, bytes | Drawing] | None = None
     photo: tuple[str, Drawing] | None = None  # (one-line caption, PNG to draw): the pain chart
+    # The replies are only the next question of the questionnaire being answered: it may take
+    # the answered question's place (one message that moves on, no new notification). Never set
+    # with advice: advice arrives as a message of its own.
+    in_place: bool = False
 
 
 @dataclass(frozen=True)

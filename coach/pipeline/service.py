@@ -67,13 +67,13 @@ def merge_replies(replies: list[Reply], limit: int = 4096) -> list[Reply]:
     return merged
 
 
+def _stored(reply: Reply) -> list[list[list[str]]]:
+    return [[choice.stored() for choice in row] for row in reply.choices]
+
+
 def _outgoing(replies: list[Reply]) -> list[outbox.Outgoing]:
     return [
-        outbox.Outgoing(
-            text=reply.text,
-            buttons=[[choice.stored() for choice in row] for row in reply.choices],
-        )
-        for reply in merge_replies(replies)
+        outbox.Outgoing(text=reply.text, buttons=_stored(reply)) for reply in merge_replies(replies)
     ]
 
 
@@ -171,14 +171,27 @@ class CoachService:
     ) -> tuple[list[OutboxMessage], dict[int, Drawing]]:
         """Write the outcome's messages; returns them and, by row id, what is left to draw."""
         messages: list[outbox.Outgoing] = []
+        replies = merge_replies(outcome.replies)
         if outcome.chosen and inbound.message_id is not None and inbound.message_text:
-            # Show the choice on the question and take its buttons away.
-            messages.append(
-                outbox.Outgoing(
-                    text=f"{inbound.message_text}\n\n✓ {outcome.chosen}",
-                    edit_message_id=inbound.message_id,
+            if outcome.in_place and len(replies) == 1 and replies[0].choices:
+                # The next question takes the answered one's place: the chat moves on in one
+                # message instead of adding one per question (and one notification each).
+                following = replies.pop()
+                messages.append(
+                    outbox.Outgoing(
+                        text=f"✓ {outcome.chosen}\n\n{following.text}",
+                        buttons=_stored(following),
+                        edit_message_id=inbound.message_id,
+                    )
                 )
-            )
+            else:
+                # Show the choice on the question and take its buttons away.
+                messages.append(
+                    outbox.Outgoing(
+                        text=f"{inbound.message_text}\n\n✓ {outcome.chosen}",
+                        edit_message_id=inbound.message_id,
+                    )
+                )
         to_draw: dict[int, Drawing] = {}  # message index → drawing
         if outcome.photo is not None:
             to_draw[len(messages)] = outcome.photo[1]
@@ -190,7 +203,7 @@ class CoachService:
             else:
                 to_draw[len(messages)] = body
                 messages.append(outbox.Outgoing(text="", document=(name, b""), drawing=True))
-        messages += _outgoing(outcome.replies)
+        messages += [outbox.Outgoing(text=r.text, buttons=_stored(r)) for r in replies]
         if not messages:
             return [], {}
         person = repo.person_by_telegram_id(session, inbound.user.user_id)

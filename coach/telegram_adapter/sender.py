@@ -38,6 +38,27 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
+    async def _edit(self, message: OutboxMessage) -> int | None:
+        """Mark an answered question, or put the next question in its place. A question that
+        cannot go in its place (the message is too old to edit, or gone) is sent anew: the person
+        must never be left without it."""
+        assert message.edit_message_id is not None
+        try:
+            await self.bot.edit_message_text(
+                message.text,
+                chat_id=message.chat_id,
+                message_id=message.edit_message_id,
+                reply_markup=keyboard(message.buttons),
+            )
+        except BadRequest as exc:
+            if not message.buttons or NOT_MODIFIED in exc.message:
+                raise
+            sent = await self.bot.send_message(
+                message.chat_id, message.text, reply_markup=keyboard(message.buttons)
+            )
+            return sent.message_id
+        return message.edit_message_id
+
     async def send(self, message: OutboxMessage) -> int | None:
         try:
             if message.kind == "document":
@@ -56,11 +77,7 @@ class TelegramSender:
                 )
                 return sent.message_id
             if message.kind == "edit":
-                assert message.edit_message_id is not None
-                await self.bot.edit_message_text(
-                    message.text, chat_id=message.chat_id, message_id=message.edit_message_id
-                )
-                return message.edit_message_id
+                return await self._edit(message)
             sent = await self.bot.send_message(
                 message.chat_id, message.text, reply_markup=keyboard(message.buttons)
             )

@@ -41,6 +41,14 @@ SELF_CARE_CHECK = (
 START = datetime(2026, 3, 23, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 
 
+def shows_a_message(record: SentMessage) -> bool:
+    """A text message, or an edit that puts a new question (with buttons) in an old one's place;
+    not the edit that only marks an answered question."""
+    if record.method == "sendMessage":
+        return True
+    return record.method == "editMessageText" and bool(record.buttons())
+
+
 class TelegramChannel:
     """One person's side of the real bot, for a `ScriptedPerson` (coach/scripted.py): what they
     received from the stand-in since the channel was opened, and taps and texts as updates."""
@@ -57,7 +65,7 @@ class TelegramChannel:
         return [
             Shown(m.rendered_text or m.text or "", tuple(t for t, d in m.buttons() if d), m)
             for m in self.bot.api.sent[self.first_record :]
-            if m.chat_id == self.user_id and m.method == "sendMessage"
+            if m.chat_id == self.user_id and shows_a_message(m)
         ]
 
     def live(self, shown: Shown) -> bool:
@@ -191,7 +199,9 @@ class BotHarness:
 
     # -- the person's side
     def messages(self, user_id: int = USER_ID) -> list[SentMessage]:
-        return [m for m in self.api.messages_to(user_id) if m.method == "sendMessage"]
+        """What the person was shown, in order: each text message, and each next question put
+        in the place of the answered one (an edit that brings new buttons)."""
+        return [m for m in self.api.messages_to(user_id) if shows_a_message(m)]
 
     async def say(self, text: str, user_id: int = USER_ID) -> list[SentMessage]:
         """Send text; return every message the bot sent in answer."""
@@ -221,7 +231,11 @@ class BotHarness:
         return self.messages(user_id)[before:]
 
     def message_with_button(self, label: str, user_id: int = USER_ID) -> SentMessage:
+        seen: set[int] = set()
         for message in reversed(self.messages(user_id)):
+            if message.message_id in seen:
+                continue  # a later question took this message's place
+            seen.add(message.message_id)
             if any(label in text for text, _ in message.buttons()):
                 return message
         raise AssertionError(f"no message with a button {label!r}; got {self.api.dump()}")

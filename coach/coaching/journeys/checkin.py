@@ -146,7 +146,7 @@ def answer(turn: Turn, qid: str, value: str) -> Outcome:
     if queue:
         next_qid = queue.pop(0)
         data["queue"] = queue
-        return Outcome([*advice, _ask(turn, next_qid, data)])
+        return Outcome([*advice, _ask(turn, next_qid, data)], in_place=not advice)
     return Outcome([*advice, *_complete(turn, episode, checkin)])
 
 

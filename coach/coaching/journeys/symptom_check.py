@@ -73,7 +73,7 @@ def answer(turn: Turn, qid: str, value: str) -> Outcome:
     following = QUESTIONS.index(qid) + 1
     if following < len(QUESTIONS):
         next_qid = QUESTIONS[following]
-        return Outcome([ask(turn, f"check:{next_qid}", next_qid, data)])
+        return Outcome([ask(turn, f"check:{next_qid}", next_qid, data)], in_place=True)
     # The check is complete: SOON or SELF; persistence can only be judged at day 14.
     assert episode.onset_date is not None and episode.baseline_pain is not None
     findings += progress.lasting_at_first_check(plan_day(turn, episode), episode.baseline_pain)
