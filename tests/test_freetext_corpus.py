@@ -27,7 +27,14 @@ from coach.clinical.tiers import EMERGENCY_SIGNS
 MIN_DEV_MESSAGES = 400
 
 
-@pytest.fixture(scope="module", params=sorted(CORPORA))
+# The regression gate: the corpus written beside the reader and the held-out one (measured blind
+# first, then used to fix gaps). tests/corpus/blind is a measurement set only (bench.freetext_report
+# --corpus blind, figures in bench/README.md section 6): gating CI on it would mean tuning the
+# reader to it, and it would stop measuring anything.
+GATED = ("dev", "heldout")
+
+
+@pytest.fixture(scope="module", params=GATED)
 def report(request: pytest.FixtureRequest) -> CorpusReport:
     name = str(request.param)
     cases = load_cases(CORPORA[name])
