@@ -210,7 +210,8 @@ class JourneyRunner:
         self.shown.append(
             Shown(message.text, tuple(c.label for c in choices), _Delivered(message_id, choices))
         )
-        self.transcript.add(f"[{self.stamp()}] COACH:")
+        in_place = " (in place of the question answered)" if message.kind == "edit" else ""
+        self.transcript.add(f"[{self.stamp()}] COACH{in_place}:")
         self.transcript.add("    " + message.text.replace("\n", "\n    "))
         for row in message.buttons:
             self.transcript.add("    " + "  ".join(f"[{cell[0]}]" for cell in row))
