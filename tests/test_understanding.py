@@ -106,6 +106,13 @@ def test_minimisers_and_new_clauses_keep_a_report_present(
         # "Both of them" may follow in the next sentence, read with that sentence's context.
         ("My leg doesn't feel like mine. Both of them actually.", "both_legs", "present"),
         ("My left leg is numb. Not both of them though.", "both_legs", "negated"),
+        # Over now: an emergency sign is asked about all the same (it may have come and gone
+        # today; cauda equina signs can), a same-day sign is set aside, and the distant past
+        # sets both aside.
+        ("had a funny numb bum earlier but it's fine now", "saddle_numbness", "present"),
+        ("wet myself this morning, ok now", "incontinence", "present"),
+        ("had a temperature on monday, gone now", "fever", "past"),
+        ("wet the bed as a kid", "incontinence", "past"),
     ],
 )
 def test_when_and_whose_a_sign_is(reader: Reader, text: str, sign: str, status: str) -> None:

@@ -35,7 +35,8 @@ CONTEXT_KINDS = (
     "other_person",  # "my dad", "my wife": someone else's, unless the person speaks of themself
     "other_person_after",  # "… runs in my family", "… like my dad had"
     "past_before",  # "as a kid", "years ago" before the mention
-    "past_after",  # "years ago", "but it's gone now" after the mention
+    "past_after",  # "years ago", "as a kid" after the mention
+    "resolved_after",  # "fine now", "it went away": over now (an EMERGENCY sign is asked anyway)
     "hypothetical",  # "if", "what if", "worry about", "signs of": asked about, not reported
     "first_person",  # "i", "my", "me": the person speaks of themself
     "self_subject",  # "i": a new clause of the person's own, which ends a negation's scope
@@ -47,7 +48,7 @@ CONTEXT_KINDS = (
     "wondering",  # "just wondering", "asking in case": the message's questions are not reports
 )
 # Kinds a lexicon may leave out (added after the first languages were written).
-OPTIONAL_CONTEXT_KINDS = frozenset({"recent", "wondering"})
+OPTIONAL_CONTEXT_KINDS = frozenset({"recent", "wondering", "resolved_after"})
 
 
 class LexiconError(ValueError):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
+from coach.clinical.tiers import Tier
 from coach.clinical.understanding.lexicon import CONTEXT_KINDS, Lexicon
 from coach.clinical.understanding.reading import Mention, Reading, Status
 
@@ -218,17 +219,19 @@ class Reader:
             in_words = frozenset(i for m in inside for i in range(m.start, m.end))
             # "Earlier, … mostly gone now" happened today; "years ago …, today it's my back"
             # did not: a time of today counts only when said before every past cue.
-            pasts = [c.start for c in sent_cues if _kind(c) in ("past_before", "past_after")]
+            past_kinds = ("past_before", "past_after", "resolved_after")
+            pasts = [c.start for c in sent_cues if _kind(c) in past_kinds]
             today = any(_kind(c) == "recent" and all(c.start < p for p in pasts) for c in sent_cues)
             for entry in self.lexicon.signs.values():
                 best: Mention | None = None
                 past_counts = entry.past_counts or (entry.recent_counts and today)
+                urgent = entry.tier == Tier.EMERGENCY  # asked about even when said to be over
                 for found in self._find(entry.rules, by_concept):
                     parts = sorted(found, key=lambda m: m.start)
                     start, end = parts[0].start, max(p.end for p in parts)
                     context = both_cues if parts[-1].start >= sent.end else sent_cues
                     status = _status(
-                        doc, start, end, parts, context, question, past_counts, in_words
+                        doc, start, end, parts, context, question, past_counts, in_words, urgent
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
@@ -326,6 +329,7 @@ def _status(
     question: bool,
     past_counts: bool,
     in_words: frozenset[int],
+    emergency: bool,
 ) -> Status:
     # A cue that is part of the sign's own words ("no wee", "can't feel") is not context.
     own = {i for p in parts for i in range(p.start, p.end)}
@@ -374,6 +378,8 @@ def _status(
             if kind == "past_before" and c.end <= start and clear(c.end, start):
                 return Status.PAST
             if kind == "past_after" and c.start >= end:
+                return Status.PAST
+            if kind == "resolved_after" and c.start >= end and not emergency:
                 return Status.PAST
     if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
         return Status.ASKED  # "if my foot started dragging", "should I worry about …"
