@@ -166,31 +166,42 @@ def replay_application(transcript_path: str, api_root: str, options: argparse.Na
         )
 
     steps = [
-        [(message["text"], markup_of(message["buttons"])) for message in step["messages"]]
+        [
+            (message["text"], markup_of(message["buttons"]), bool(message.get("in_place")))
+            for message in step["messages"]
+        ]
         for step in transcript["steps"]
     ]
     labels = {data: label for step in transcript["steps"] for label, data in step["offered"]}
     step_of: dict[int, int] = {}
 
-    async def next_step(chat_id: int, context: ContextTypes.DEFAULT_TYPE) -> None:
+    def take_step(chat_id: int) -> list[tuple[str, Any, bool]]:
         index = step_of.get(chat_id, 0)
         step_of[chat_id] = index + 1
-        for text, markup in steps[min(index, len(steps) - 1)]:
-            await context.bot.send_message(chat_id, text, reply_markup=markup)
+        return steps[min(index, len(steps) - 1)]
 
     async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
-        await next_step(update.effective_chat.id, context)
+        for text, markup, _ in take_step(update.effective_chat.id):
+            await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The same Bot API calls the coach made for this step: answer the tap, then either put
+        # the next question in the answered one's place or mark the choice and send anew.
         query = update.callback_query
         assert query is not None and update.effective_chat is not None
         await query.answer()
+        step = take_step(update.effective_chat.id)
         message = query.message
-        if message is not None and getattr(message, "text", None):
+        marks = not any(in_place for _, _, in_place in step)
+        if marks and message is not None and getattr(message, "text", None):
             label = labels.get(query.data or "", "")
             await query.edit_message_text(f"{message.text}\n\n✓ {label}")  # type: ignore[union-attr]
-        await next_step(update.effective_chat.id, context)
+        for text, markup, in_place in step:
+            if in_place:
+                await query.edit_message_text(text, reply_markup=markup)
+            else:
+                await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
     application = (
         ApplicationBuilder()

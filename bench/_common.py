@@ -411,8 +411,9 @@ class BenchStandIn(BotApiStandIn):
     """The stand-in with counters and per-chat message queues, and optionally no recordings
     (a 100,000-message run would otherwise keep every request in memory).
 
-    `listen`: every sendMessage is also put on `queues[chat_id]` (only for the chats in
-    `listen_chats` when that is set), stamped with the stand-in's own `time.monotonic()`.
+    `listen`: every sendMessage (and every edit that brings buttons) is also put on
+    `queues[chat_id]` (only for the chats in `listen_chats` when that is set), stamped with the
+    stand-in's own `time.monotonic()`.
     Without recordings, the stored messages of the chats in `listen_chats` are kept (people
     tap their buttons and the bot edits them); the others are forgotten now and then.
     """
@@ -449,6 +450,11 @@ class BenchStandIn(BotApiStandIn):
                 )
             elif len(self.samples) < 8:
                 self.samples.append({"text": text, "markup": markup})
+        elif method == "editMessageText" and listened and markup:
+            # The next question put in the answered one's place: what the person sees next.
+            self.queues[chat_id].put_nowait(
+                SentMessage(chat_id, message_id, text, markup, method, time.monotonic())
+            )
         if self.keep_records:
             super()._record(method, chat_id, message_id, text, markup, params, **kwargs)
         else:

@@ -177,7 +177,14 @@ async def converse(
         if capture:
             steps.append(
                 {
-                    "messages": [{"text": m.text, "buttons": rows_of(m)} for m in pulled],
+                    "messages": [
+                        {
+                            "text": m.text,
+                            "buttons": rows_of(m),
+                            "in_place": m.method == "editMessageText",
+                        }
+                        for m in pulled
+                    ],
                     "offered": [b for row in rows_of(message) for b in row],
                 }
             )
