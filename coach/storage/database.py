@@ -84,9 +84,42 @@ def migrate(url: str) -> None:
 # SQLite has one writer at a time, and a unit that finds the write lock taken sleeps in SQLite's
 # busy handler (1, 2, 5, 10 ... 100 ms between tries), so a handful of worker threads queueing for
 # it turn milliseconds of work into hundreds of milliseconds of waiting. In one process the
-# units of work of an SQLite engine queue on this lock instead, and each starts the moment the
-# previous one ends. (Reentrant: a unit opened inside another on the same thread must not wait.)
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# units of work of an SQLite engine queue on a lock instead, each starting the moment the
+# previous one ends, in the order they came: the dispatcher rendering unit after unit must not
+# keep a person's reply waiting behind all of them.
+class _WritersInTurn:
+    """A first-come, first-served lock, reentrant (a unit opened inside another on the same
+    thread must not wait for itself)."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._owner: int | None = None
+        self._depth = 0
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._turns:
+            if self._owner == me:
+                self._depth += 1
+                return
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while self._owner is not None or self._serving != ticket:
+                self._turns.wait()
+            self._owner, self._depth = me, 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._serving += 1
+                self._turns.notify_all()
+
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[sa.Engine, _WritersInTurn] = weakref.WeakKeyDictionary()
 _WRITERS_GUARD = threading.Lock()
 
 
@@ -96,7 +129,7 @@ def _writer_turn(engine: sa.Engine) -> AbstractContextManager[object]:
     with _WRITERS_GUARD:
         lock = _SQLITE_WRITERS.get(engine)
         if lock is None:
-            lock = _SQLITE_WRITERS[engine] = threading.RLock()
+            lock = _SQLITE_WRITERS[engine] = _WritersInTurn()
     return lock
 
 
