@@ -39,7 +39,11 @@ class Coach:
         self.clock = clock
         self.settings = settings
         self.coaching = Coaching(content, clock, settings)
-        if content.lexicon is not None:  # the reader of typed messages, built off start-up
+        # The reader of typed messages, built off start-up. Other languages' readers are built
+        # on their first message: each takes 0.1-3 s of processor, which a timed warm-up would
+        # take from everyone's replies at once (measured: seconds at 200 people in the first
+        # minute, bench.reply_latency).
+        if content.lexicon is not None:
             warm_up(content.lexicon, after_seconds=READER_WARM_UP_AFTER_SECONDS)
 
     def route(self, session: Session, inbound: Inbound) -> Outcome:

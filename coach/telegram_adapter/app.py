@@ -29,11 +29,10 @@ from telegram.ext import (
 )
 from tornado.httpserver import HTTPServer
 
-from coach.clinical.understanding import warm_up
 from coach.clock import Clock, SystemClock
 from coach.coaching.conversation import Coach
 from coach.content import Content
-from coach.content.languages import REFERENCE, load_languages
+from coach.content.languages import load_languages
 from coach.content.loader import MENU_COMMANDS
 from coach.logging_setup import loop_exception_handler
 from coach.observability import (
@@ -73,9 +72,6 @@ CoachApplication = Application[
 COMMANDS = MENU_COMMANDS  # the menu's order and names live with the content's descriptions
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 BOT_API_ATTEMPTS = 3  # getMe at start-up, 1 s then 2 s apart
-# The other languages' readers are built after the default one (each takes 0.1-3 s, off the
-# start-up path; a message that comes first waits for its reader only).
-OTHER_READERS_AFTER_SECONDS = 10.0
 
 
 def runtime_of(application: Application[Any, Any, Any, Any, Any, Any]) -> CoachRuntime:
@@ -122,9 +118,6 @@ def build_application(
     content = load_languages(settings.content_dir)
     engine = create_db_engine(settings.resolved_database_url)
     coach = Coach(engine=engine, content=content, clock=clock, settings=settings)
-    for language, translation in content.translations.items():
-        if language != REFERENCE and translation.lexicon is not None:
-            warm_up(translation.lexicon, after_seconds=OTHER_READERS_AFTER_SECONDS)
     service = CoachService(coach=coach, clock=clock, catch_up_hours=settings.catch_up_hours)
 
     async def post_init(application: CoachApplication) -> None:
