@@ -160,6 +160,24 @@ async def test_a_tap_from_someone_else_on_a_message_in_my_chat_is_refused(bot: B
     assert await bot.tap("None of these")  # and I can still answer it myself
 
 
+async def test_the_refusal_of_someone_elses_tap_is_in_the_tappers_language(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    question = bot.message_with_button("None of these")
+    bot.api.user_taps(
+        OTHER,
+        question.message_id,
+        question.button_data("None of these"),
+        chat_id=USER_ID,
+        language_code="de",
+    )
+    bot.injected += 1
+    await bot.settled()
+    alert = str(bot.api.calls_to("answerCallbackQuery")[-1].get("text"))
+    assert "Chat einer anderen Person" in alert, alert
+
+
 async def test_a_tap_in_a_group_is_refused_and_nothing_is_stored(bot: BotHarness) -> None:
     group = -100123
     bot.api.user_sends_text(USER_ID, "/start", chat_id=group, chat_type="group")

@@ -112,11 +112,12 @@ class CoachService:
             if not self._first_time(session, inbound):
                 return Handled(chat_id, duplicate=True)
             person = repo.person_by_telegram_id(session, inbound.user.user_id)
+            content = self.coach.coaching.content_for(person, inbound.user.language_code)
             reply = Reply(
-                self.coach.content.ui("something_went_wrong"),
+                content.ui("something_went_wrong"),
                 (
-                    (Choice(self.coach.content.ui("btn_checkin"), action="checkin"),),
-                    (Choice(self.coach.content.ui("btn_help"), action="help"),),
+                    (Choice(content.ui("btn_checkin"), action="checkin"),),
+                    (Choice(content.ui("btn_help"), action="help"),),
                 ),
             )
             rows = self._queue(session, chat_id, person, _outgoing([reply]))

@@ -20,6 +20,7 @@ MAX_TEXT_READ = 4096
 @dataclass(frozen=True)
 class ForeignTap:
     callback_query_id: str
+    language_code: str | None = None  # the tapper's app language, for the alert
 
 
 def to_inbound(update: Update) -> Inbound | ForeignTap | None:
@@ -40,7 +41,7 @@ def to_inbound(update: Update) -> Inbound | ForeignTap | None:
             or message.chat.type != ChatType.PRIVATE
             or message.chat.id != query.from_user.id
         ):
-            return ForeignTap(query.id)
+            return ForeignTap(query.id, query.from_user.language_code)
         ref = UserRef(query.from_user.id, message.chat.id, query.from_user.language_code)
         text = message.text if isinstance(message, Message) else None
         return Inbound(

@@ -97,7 +97,11 @@ class CoachRuntime:
         if isinstance(inbound, ForeignTap):
             with contextlib.suppress(TelegramError):
                 await self.bot.answer_callback_query(
-                    inbound.callback_query_id, self.content.ui("foreign_button"), show_alert=True
+                    inbound.callback_query_id,
+                    self.coach.coaching.content_for(None, inbound.language_code).ui(
+                        "foreign_button"
+                    ),
+                    show_alert=True,
                 )
         elif inbound is not None:
             allowed, warn = self.flood_guard.allow(inbound.user.user_id)

@@ -1207,6 +1207,7 @@ class BotApiStandIn:
         *,
         chat_id: int | None = None,
         strict: bool = True,
+        language_code: str | None = None,
     ) -> JSONDict:
         """Queue a callback_query update for a tap on a button of bot message ``message_id``.
 
@@ -1232,7 +1233,7 @@ class BotApiStandIn:
         self._open_callback_ids.add(query_id)
         callback_query: JSONDict = {
             "id": query_id,
-            "from": self._user(user_id),
+            "from": self._user(user_id, language_code=language_code),
             "message": copy.deepcopy(stored.payload),
             "chat_instance": str(-7_000_000_000_000 - chat),
             "data": callback_data,

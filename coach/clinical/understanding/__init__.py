@@ -44,6 +44,7 @@ __all__ = [
     "Status",
     "build_lexicon",
     "pain_score",
+    "prepare",
     "reader_for",
     "warm_up",
 ]
@@ -63,6 +64,22 @@ def reader_for(lexicon: Lexicon) -> Reader:
         if reader is None:
             reader = _readers[key] = Reader(lexicon)
     return reader
+
+
+_preparing: set[int] = set()
+
+
+def prepare(lexicon: Lexicon) -> None:
+    """Build this lexicon's reader in the background the first time a person of its language
+    is met (at /start, or on switching language), so that it is ready by the time they type:
+    building one takes 0.1-3 s (French: its tokenizer's import). Cheap once started."""
+    if id(lexicon) in _preparing:
+        return
+    with _lock:
+        if id(lexicon) in _preparing:
+            return
+        _preparing.add(id(lexicon))
+    warm_up(lexicon)
 
 
 def warm_up(lexicon: Lexicon, *, after_seconds: float = 0.0) -> threading.Thread:

@@ -17,6 +17,7 @@ from datetime import date, time
 from sqlmodel import Session
 
 from coach.clinical import progress
+from coach.clinical.understanding import prepare
 from coach.clock import Clock
 from coach.coaching.replies import Choice, Outcome, Reply
 from coach.content import Content
@@ -49,7 +50,10 @@ class Coaching:
         else:
             language = language_for_code(language_code, self.content.translations)
         zone = (person.timezone if person is not None else None) or self.settings.default_timezone
-        return localised(self.content, language, country_for_zone(zone))
+        content = localised(self.content, language, country_for_zone(zone))
+        if content.lexicon is not None:
+            prepare(content.lexicon)  # this language's reader, ready before they type
+        return content
 
 
 @dataclass(frozen=True)
