@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pypdfium2
 import pytest
@@ -24,16 +22,16 @@ from coach.reports.chart import (
     PainChart,
     render_png,
 )
-from tests.support.bot_harness import SELF_CARE_CHECK, START, USER_ID, BotHarness
+from tests.support.bot_harness import (
+    SELF_CARE_CHECK,
+    USER_ID,
+    BotHarness,
+    at,
+    three_days_without_improvement,
+)
 from tests.support.botapi_standin import SentMessage
 
-LONDON = ZoneInfo("Europe/London")
 REPORT_BUTTON = "Summary for my doctor (PDF)"
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    base = START.date() + timedelta(days=day - 1)
-    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=LONDON)
 
 
 def sent(bot: BotHarness, method: str) -> list[SentMessage]:
@@ -46,22 +44,6 @@ def has_colour(image: Image.Image, hex_colour: str, tolerance: int = 12) -> bool
     return any(
         all(abs(c - w) <= tolerance for c, w in zip(rgb, want, strict=True)) for _, rgb in colours
     )
-
-
-async def three_days_without_improvement(bot: BotHarness) -> list[SentMessage]:
-    """Onboard, a self-care check at pain 6, then check-ins on days 2 and 3 at 6: SOON."""
-    await bot.onboard()
-    await bot.symptom_check(SELF_CARE_CHECK)
-    replies: list[SentMessage] = []
-    for day in (2, 3):
-        await bot.advance_to(at(day, 19, 0))
-        await bot.tap("None of these")
-        await bot.tap("6")
-        await bot.tap("Same")
-        replies = await bot.tap("Ice/heat and walks")
-        if day == 3:
-            replies = await bot.tap("No change")
-    return replies
 
 
 async def test_progress_sends_the_pain_chart_then_the_same_in_words(bot: BotHarness) -> None:

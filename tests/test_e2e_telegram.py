@@ -8,15 +8,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tests.conftest import TOKEN
-from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    """Local London time on plan day `day` (day 1 = the day the harness starts)."""
-    base = START.date() + timedelta(days=day - 1)
-    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=LONDON)
+from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness, at
 
 
 async def test_bot_registers_its_commands(bot: BotHarness) -> None:

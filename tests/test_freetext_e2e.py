@@ -5,19 +5,10 @@ signs, the safety net, pain in words, and the words kept as a health answer."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    base = START.date() + timedelta(days=day - 1)
-    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=LONDON)
+from tests.support.bot_harness import SELF_CARE_CHECK, BotHarness, at
 
 
 def _texts(replies: list) -> str:  # type: ignore[type-arg]

@@ -5,7 +5,7 @@ the first check-in comes."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -13,16 +13,17 @@ from sqlmodel import select
 from coach.storage import repository as repo
 from coach.storage.database import unit_of_work
 from coach.storage.models import FollowUpKind, Person
-from tests.support.bot_harness import SELF_CARE_CHECK, START, BotHarness
+from tests.support.bot_harness import (
+    SELF_CARE_CHECK,
+    START,
+    BotHarness,
+    at,
+    three_days_without_improvement,
+)
 
 # Left behind when a summary's part is unknown: "started - after -", "pain - (0 to 10)".
 EMPTY_PLACEHOLDER = re.compile(r"(^|\s)-(\s|;|\.|$)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    base = START.date() + timedelta(days=day - 1)
-    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=START.tzinfo)
 
 
 async def test_urgent_advice_before_onset_and_pain_leaves_out_what_is_unknown(
@@ -50,16 +51,7 @@ async def test_urgent_advice_names_same_day_services_in_the_persons_terms(
 
 
 async def test_the_doctor_summary_reads_a_date_and_only_what_is_known(bot: BotHarness) -> None:
-    await bot.onboard()
-    await bot.symptom_check(SELF_CARE_CHECK)
-    for day in (2, 3):
-        await bot.advance_to(at(day, 19, 0))
-        await bot.tap("None of these")
-        await bot.tap("6")
-        await bot.tap("Same")
-        replies = await bot.tap("Ice/heat and walks")
-        if day == 3:
-            replies = await bot.tap("No change")
+    replies = await three_days_without_improvement(bot)
     text = "\n".join(m.text or "" for m in replies)
     assert "book a doctor, physiotherapist or pharmacist" in text
     assert "Tell them: it started on 23 March 2026 after lifting or bending" in text, text

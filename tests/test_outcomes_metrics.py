@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.support.bot_harness import USER_ID, BotHarness
-from tests.test_clinician_report_e2e import REPORT_BUTTON, three_days_without_improvement
+from tests.support.bot_harness import USER_ID, BotHarness, three_days_without_improvement
+from tests.test_clinician_report_e2e import REPORT_BUTTON
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "coach.json"

@@ -7,8 +7,7 @@ injects errors; each failed on the code before the pipeline (inbox, per-person l
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -16,15 +15,9 @@ import sqlalchemy as sa
 from telegram import Update
 
 from coach.pipeline.courier import MAX_ATTEMPTS
-from tests.support.bot_harness import SELF_CARE_CHECK, START, USER_ID, BotHarness
+from tests.support.bot_harness import SELF_CARE_CHECK, USER_ID, BotHarness, at
 
-LONDON = ZoneInfo("Europe/London")
 OTHER = 515151
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    base = START.date() + timedelta(days=day - 1)
-    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=LONDON)
 
 
 def _count(bot: BotHarness, sql: str, **params: object) -> int:

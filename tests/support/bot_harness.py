@@ -26,6 +26,14 @@ from coach.telegram_adapter.runtime import CoachRuntime
 from tests.support.botapi_standin import BotApiStandIn, SentMessage
 
 USER_ID = 424242
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """Local London time on plan day `day` (day 1 = the day the harness starts)."""
+    base = START.date() + timedelta(days=day - 1)
+    return datetime(base.year, base.month, base.day, hour, minute, tzinfo=START.tzinfo)
+
+
 # The symptom check of a person with no red flags, pain 6 (self-care), tapped label by label.
 SELF_CARE_CHECK = (
     "None of these",  # emergency signs
@@ -267,3 +275,20 @@ class BotHarness:
     async def advance(self, delta: timedelta) -> DispatchReport:
         self.clock.advance(delta)
         return await self.runtime.dispatch()
+
+
+async def three_days_without_improvement(bot: BotHarness) -> list[SentMessage]:
+    """Onboard, a self-care check at pain 6, then check-ins on days 2 and 3 at 6: the SOON
+    advice (pain not better after a few days). Returns the last messages."""
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    replies: list[SentMessage] = []
+    for day in (2, 3):
+        await bot.advance_to(at(day, 19, 0))
+        await bot.tap("None of these")
+        await bot.tap("6")
+        await bot.tap("Same")
+        replies = await bot.tap("Ice/heat and walks")
+        if day == 3:
+            replies = await bot.tap("No change")
+    return replies
