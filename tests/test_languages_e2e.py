@@ -164,3 +164,23 @@ def test_coach_simulate_replays_in_each_language(
     if language in HOME_ZONES:
         assert HOME_ZONES[language] in transcript
     assert "episode" in transcript.splitlines()[-1]
+
+
+async def test_a_languages_reader_starts_building_when_its_first_person_is_met(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers of languages other than the default are not built at start-up (a burst of
+    processor for everyone); the first person of a language starts theirs in the background,
+    so it is ready before they type."""
+    from coach.clinical import understanding
+
+    monkeypatch.setattr(understanding, "_readers", {})
+    monkeypatch.setattr(understanding, "_preparing", set())
+    spanish = bot.coach.content.translations["es"].lexicon
+    assert spanish is not None
+    await _first_contact(bot, "es-ES")
+    for _ in range(200):
+        if spanish.fingerprint() in understanding._readers:
+            break
+        await asyncio.sleep(0.05)
+    assert spanish.fingerprint() in understanding._readers, "no reader built for Spanish"
