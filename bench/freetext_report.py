@@ -1,6 +1,6 @@
 """How well the coach understands what people type: the free-text corpora, scored.
 
-    .venv/bin/python -m bench.freetext_report [--corpus dev|heldout|blind|blind2|all] [--misses]
+    .venv/bin/python -m bench.freetext_report [--corpus NAME|all] [--misses]
 
 Reads every message of tests/corpus/dev/ and tests/corpus/heldout/ (format: the corpus README in
 the brief, one `messages:` list per file) with the real reader built from content/en/lexicon/,
@@ -33,6 +33,7 @@ from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS  # no
 from coach.clinical.understanding import Reader, Reading, reader_for  # noqa: E402
 from coach.content import load_content  # noqa: E402
 
+LANGUAGES = ("es", "de", "fr")  # besides English
 CORPORA = {
     "dev": ROOT / "tests" / "corpus" / "dev",
     "heldout": ROOT / "tests" / "corpus" / "heldout",
@@ -41,6 +42,16 @@ CORPORA = {
     "blind": ROOT / "tests" / "corpus" / "blind",
     # A second blind set, written after the fixes the first one led to, measured once.
     "blind2": ROOT / "tests" / "corpus" / "blind2",
+    # Two more, written apart from each other: blind3 measured first and then used to widen
+    # families; blind4 (check-in replies, long and indirect messages) measured last.
+    "blind3": ROOT / "tests" / "corpus" / "blind3",
+    "blind4": ROOT / "tests" / "corpus" / "blind4",
+    # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
+    **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
+    **{
+        f"blind-{lang}": ROOT / "tests" / "corpus" / "lang_blind" / f"{lang}.yaml"
+        for lang in LANGUAGES
+    },
 }
 OUTCOMES = ("emergency", "urgent", "soon", "question", "none")
 RANK = {"none": 0, "question": 0, "soon": 1, "urgent": 2, "emergency": 3}
@@ -183,7 +194,8 @@ def load_cases(folder: Path) -> list[Case]:
     import yaml
 
     cases: list[Case] = []
-    for path in sorted(folder.glob("*.yaml")):
+    paths = [folder] if folder.is_file() else sorted(folder.glob("*.yaml"))
+    for path in paths:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for index, raw in enumerate(data.get("messages") or []):
             expect = str(raw["expect"])
@@ -201,10 +213,16 @@ def load_cases(folder: Path) -> list[Case]:
     return cases
 
 
-def default_reader() -> Reader:
-    content = load_content(ROOT / "content")
-    assert content.lexicon is not None
-    return reader_for(content.lexicon)
+def language_of(corpus: str) -> str:
+    """The language a corpus is written in: its name's suffix, or English."""
+    suffix = corpus.rsplit("-", 1)[-1]
+    return suffix if suffix in LANGUAGES else "en"
+
+
+def default_reader(language: str = "en") -> Reader:
+    lexicon = load_content(ROOT / "content", language).lexicon
+    assert lexicon is not None
+    return reader_for(lexicon)
 
 
 def _timed(reader: Reader, text: str) -> float:
@@ -256,10 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     reader = default_reader()
     print(f"reader built in {time.perf_counter() - started:.2f} s (spaCy import included)")
-    names = [n for n in CORPORA if CORPORA[n].is_dir()] if args.corpus == "all" else [args.corpus]
+    names = [n for n in CORPORA if CORPORA[n].exists()] if args.corpus == "all" else [args.corpus]
+    readers = {"en": reader}
     failed = False
     for name in names:
-        report = score(name, load_cases(CORPORA[name]), reader)
+        language = language_of(name)
+        if language not in readers:
+            readers[language] = default_reader(language)
+        report = score(name, load_cases(CORPORA[name]), readers[language])
         print(report.render(misses=args.misses))
         failed |= bool(report.missed_emergencies or report.false_alarms)
     print(long_messages(reader))
