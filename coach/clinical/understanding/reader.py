@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 
 from coach.clinical.tiers import Tier
-from coach.clinical.understanding.lexicon import CONTEXT_KINDS, Lexicon
+from coach.clinical.understanding.lexicon import CONTEXT_KINDS, Lexicon, SignEntry
 from coach.clinical.understanding.reading import Mention, Reading, Status
 
 if TYPE_CHECKING:
@@ -39,6 +40,10 @@ FUZZ_MIN_LENGTH = 5  # shorter words are never corrected
 FUZZ_CUTOFF = 84.0  # one slip in a six-letter word scores 83, in a seven-letter word 86
 NEGATION_SCOPE = 8  # tokens after a "no"/"not" that it can negate
 NEGATION_AFTER_SCOPE = 5  # tokens before "… is fine" that it can negate
+# Tokens either side of a sign in which a cue can apply: a chat message with no full stop is many
+# clauses, and a cue 30 words away has nothing to do with the sign (medspaCy's ConText has the
+# same `max_scope`). It also keeps a 4,000-character run-on message within the 5 ms budget.
+CONTEXT_SCOPE = 30
 _REPEATS = re.compile(r"(.)\1{2,}")
 _CUE = "ctx:"
 _CRISIS = "crisis"
@@ -95,6 +100,13 @@ class Reader:
                 for i in range(1, len(word) - 1):
                     self._dropped.setdefault(word[:i] + word[i + 1 :], word)
         self.canonical = lru_cache(maxsize=20_000)(self._canonical)
+        # Per concept, the signs (in lexicon order) with a rule that needs it: a sentence is
+        # tried only against signs that can fit it.
+        self._order = {sign: i for i, sign in enumerate(lexicon.signs)}
+        self._signs_needing: dict[str, list[SignEntry]] = {}
+        for entry in lexicon.signs.values():
+            for concept in dict.fromkeys(c for rule in entry.rules for c in rule.concepts):
+                self._signs_needing.setdefault(concept, []).append(entry)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
@@ -161,10 +173,13 @@ class Reader:
         # Lower case first: the tokenizer splits "can't" but not "CAN'T".
         cleaned = cleaned.replace("\u02bc", "'").replace("\n", ". ").lower()
         doc = self.nlp(cleaned)
-        for token in doc:
-            canonical = self.canonical(token.norm_)
-            if canonical != token.norm_:
-                token.norm_ = canonical
+        # Through the norms' hashes: a Token object is made only for a word that changes.
+        strings = self.nlp.vocab.strings
+        for i, norm in enumerate(doc.to_array("NORM").tolist()):
+            word = strings[norm]
+            canonical = self.canonical(word)
+            if canonical != word:
+                doc[i].norm_ = canonical
         return doc
 
     def read(self, text: str) -> Reading:
@@ -183,7 +198,7 @@ class Reader:
             for m in matches
             if not m.label.startswith((_CUE, "mask_"))
             and m.label != _CRISIS
-            and not any(_inside(m, k) and self._hides(k, m) for k in masks)
+            and not (masks and any(_inside(m, k) and self._hides(k, m) for k in masks))
         ]
         mentions: list[Mention] = []
         asks_about_signs = False
@@ -191,19 +206,20 @@ class Reader:
         said: set[int] = set()  # the words of every sign mentioned
         # Each match belongs to the sentence of its first token (a sentence never splits a term).
         sentence_of: list[int] = []
-        for index, sent in enumerate(doc.sents):
+        sents = list(doc.sents)
+        for index, sent in enumerate(sents):
             sentence_of.extend([index] * (sent.end - sent.start))
+        asking = {sentence_of[t.i] for t in doc if t.text == "?"} if "?" in text else set()
         cues_in: dict[int, list[_Match]] = {}
         concepts_in: dict[int, list[_Match]] = {}
-        for c in cues:
+        for c in sorted(cues, key=lambda m: m.start):
             cues_in.setdefault(sentence_of[c.start], []).append(c)
         for m in concepts:
             concepts_in.setdefault(sentence_of[m.start], []).append(m)
-        for index, sent in enumerate(doc.sents):
+        for index, sent in enumerate(sents):
             sent_cues = cues_in.get(index, [])
-            if any(_kind(c) == "alarm_topic" for c in sent_cues) and _is_question(
-                doc, sent.start, sent.end, sent_cues
-            ):
+            question = index in asking or _opens_question(doc, sent.start, sent.end, sent_cues)
+            if question and any(_kind(c) == "alarm_topic" for c in sent_cues):
                 asks_about_signs = True
             inside = concepts_in.get(index, [])
             if not inside:
@@ -215,14 +231,17 @@ class Reader:
             by_concept: dict[str, list[_Match]] = {}
             for m in inside + follow:
                 by_concept.setdefault(m.label, []).append(m)
-            question = _is_question(doc, sent.start, sent.end, sent_cues)
+            # "Should pain at night worry me?" asks; "numb down below, is that the tablets?" and
+            # "not needed the toilet once??" report.
+            interrogative = _opens_question(doc, sent.start, sent.end, sent_cues)
+            starts = [c.start for c in both_cues]
             in_words = frozenset(i for m in inside for i in range(m.start, m.end))
             # "Earlier, … mostly gone now" happened today; "years ago …, today it's my back"
             # did not: a time of today counts only when said before every past cue.
             past_kinds = ("past_before", "past_after", "resolved_after")
             pasts = [c.start for c in sent_cues if _kind(c) in past_kinds]
             today = any(_kind(c) == "recent" and all(c.start < p for p in pasts) for c in sent_cues)
-            for entry in self.lexicon.signs.values():
+            for entry in self._signs_with(by_concept):
                 best: Mention | None = None
                 past_counts = entry.past_counts or (entry.recent_counts and today)
                 urgent = entry.tier == Tier.EMERGENCY  # asked about even when said to be over
@@ -230,8 +249,14 @@ class Reader:
                     parts = sorted(found, key=lambda m: m.start)
                     start, end = parts[0].start, max(p.end for p in parts)
                     context = both_cues if parts[-1].start >= sent.end else sent_cues
+                    near = context[
+                        bisect_left(starts, start - CONTEXT_SCOPE) : bisect_right(
+                            starts, end + CONTEXT_SCOPE
+                        )
+                    ]
+                    asked = question and interrogative
                     status = _status(
-                        doc, start, end, parts, context, question, past_counts, in_words, urgent
+                        doc, start, end, parts, near, asked, past_counts, in_words, urgent
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
@@ -250,6 +275,10 @@ class Reader:
                 mentions[i] = replace(mentions[i], status=Status.ASKED)
         denies = any(_kind(c) in ("negation_before", "negation_after") for c in _longest(cues))
         return Reading(tuple(mentions), crisis, denies, asks_about_signs)
+
+    def _signs_with(self, by_concept: dict[str, list[_Match]]) -> list[SignEntry]:
+        found = {e.sign: e for concept in by_concept for e in self._signs_needing.get(concept, ())}
+        return sorted(found.values(), key=lambda e: self._order[e.sign])
 
     def _hides(self, mask: _Match, match: _Match) -> bool:
         hidden = self.lexicon.masks.get(mask.label)
@@ -312,10 +341,8 @@ def _kind(cue: _Match) -> str:
     return _KINDS.get(cue.label, "")
 
 
-def _is_question(doc: Doc, start: int, end: int, cues: list[_Match]) -> bool:
-    if any(t.text == "?" for t in doc[start:end]):
-        return True
-    # "Is it …", "Can a …" ask; "Can't feel …" does not.
+def _opens_question(doc: Doc, start: int, end: int, cues: list[_Match]) -> bool:
+    """ "Is it …", "Can a …" ask; "Can't feel …" does not."""
     opens = any(_kind(c) == "question_start" and c.start == start for c in cues)
     return opens and not (start + 1 < end and doc[start + 1].norm_ == "not")
 
@@ -326,7 +353,7 @@ def _status(
     end: int,
     parts: list[_Match],
     cues: list[_Match],
-    question: bool,
+    asked: bool,
     past_counts: bool,
     in_words: frozenset[int],
     emergency: bool,
@@ -339,7 +366,7 @@ def _status(
     # A comma, dash or semicolon that opens a new clause ("no fever, my legs …") ends a scope;
     # one inside a list ("no numbness, tingling or weakness") does not.
     openers = {c.start for c in cues if _kind(c) in ("clause_start", "self_subject")}
-    stops += [t.i for t in doc[start].sent if t.text in _CLAUSE_MARKS and t.i + 1 in openers]
+    stops += [i - 1 for i in openers if i > 0 and doc[i - 1].text in _CLAUSE_MARKS]
     subjects = [c.start for c in cues if _kind(c) == "self_subject"]
     links = {i for c in cues if _kind(c) == "negation_link" for i in range(c.start, c.end)}
 
@@ -383,12 +410,6 @@ def _status(
                 return Status.PAST
     if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
         return Status.ASKED  # "if my foot started dragging", "should I worry about …"
-    # "Should pain at night worry me?" asks; "numb down below, is that the tablets?" and
-    # "not needed the toilet once??" report.
-    sentence = doc[start].sent
-    interrogative = any(
-        _kind(c) == "question_start" and c.start == sentence.start for c in cues
-    ) and not (sentence.start + 1 < len(doc) and doc[sentence.start + 1].norm_ == "not")
-    if question and interrogative and not any(f < end for f in firsts):
+    if asked and not any(f < end for f in firsts):
         return Status.ASKED
     return Status.PRESENT
