@@ -21,10 +21,10 @@ import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from itertools import islice, product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from rapidfuzz import fuzz, process
 
@@ -54,8 +54,7 @@ _CLAUSE_MARKS = frozenset({",", ";", "-", ":", "—", "…"})
 _PLACEHOLDERS = frozenset({"<number>", "<year>"})  # a term's word for any number, any year
 
 
-@dataclass(frozen=True)
-class _Match:
+class _Match(NamedTuple):  # a tuple: made thousands of times for a long message
     label: str
     start: int
     end: int
@@ -100,6 +99,8 @@ class Reader:
                 for i in range(1, len(word) - 1):
                     self._dropped.setdefault(word[:i] + word[i + 1 :], word)
         self.canonical = lru_cache(maxsize=20_000)(self._canonical)
+        self.canonical_hash = lru_cache(maxsize=20_000)(self._canonical_hash)
+        self._labels = {self.nlp.vocab.strings[name]: name for name in self._label_names()}
         # Per concept, the signs (in lexicon order) with a rule that needs it: a sentence is
         # tried only against signs that can fit it.
         self._order = {sign: i for i, sign in enumerate(lexicon.signs)}
@@ -173,14 +174,18 @@ class Reader:
         # Lower case first: the tokenizer splits "can't" but not "CAN'T".
         cleaned = cleaned.replace("\u02bc", "'").replace("\n", ". ").lower()
         doc = self.nlp(cleaned)
-        # Through the norms' hashes: a Token object is made only for a word that changes.
-        strings = self.nlp.vocab.strings
-        for i, norm in enumerate(doc.to_array("NORM").tolist()):
-            word = strings[norm]
-            canonical = self.canonical(word)
-            if canonical != word:
-                doc[i].norm_ = canonical
+        # Norms are rewritten as one array of hashes: no Token object is made per word.
+        norms = doc.to_array("NORM")
+        words = norms.tolist()
+        canonical = [self.canonical_hash(norm) for norm in words]
+        if canonical != words:
+            norms[:] = canonical
+            doc.from_array(["NORM"], cast(Any, norms))  # one column of uint64 hashes
         return doc
+
+    def _canonical_hash(self, norm: int) -> int:
+        strings = self.nlp.vocab.strings
+        return strings.add(self.canonical(strings[norm]))
 
     def read(self, text: str) -> Reading:
         # spaCy's tokenizer keeps a cache: one message at a time per reader (a read is < 1 ms).
@@ -189,7 +194,8 @@ class Reader:
 
     def _read(self, text: str) -> Reading:
         doc = self.doc(text)
-        matches = [_Match(self.nlp.vocab.strings[k], s, e) for k, s, e in self.matcher(doc)]
+        labels = self._labels
+        matches = [_Match(labels[k], s, e) for k, s, e in self.matcher(doc)]
         crisis = any(m.label == _CRISIS for m in matches)
         cues = [m for m in matches if m.label.startswith(_CUE)]
         masks = [m for m in matches if m.label.startswith("mask_")]
@@ -275,6 +281,10 @@ class Reader:
                 mentions[i] = replace(mentions[i], status=Status.ASKED)
         denies = any(_kind(c) in ("negation_before", "negation_after") for c in _longest(cues))
         return Reading(tuple(mentions), crisis, denies, asks_about_signs)
+
+    def _label_names(self) -> list[str]:
+        lexicon = self.lexicon
+        return [*lexicon.concepts, *(_CUE + kind for kind in lexicon.context), _CRISIS]
 
     def _signs_with(self, by_concept: dict[str, list[_Match]]) -> list[SignEntry]:
         found = {e.sign: e for concept in by_concept for e in self._signs_needing.get(concept, ())}
