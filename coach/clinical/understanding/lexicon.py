@@ -6,7 +6,8 @@ entry. Nothing here knows spaCy: building the matcher is the reader's job, done 
 
 - A *concept* is a list of terms. A term is one or more words ("pins and needles", "can't feel");
   a word ending in `*` matches every word that starts with it ("tingl*": tingle, tingling, tingly);
-  `<number>` matches any number and `<year>` any year ("when i was <number>", "in <year>").
+  `<number>` matches any number, `<year>` any year ("when i was <number>", "in <year>") and
+  `<fever_temp>` a feverish temperature ("38.7", "39,2", "101.5"), `<normal_temp>` a normal one.
 - A *sign* (an id of `coach.clinical.tiers`) is recognised by any of its *rules*; a rule is a list
   of concepts that must all occur in one sentence within `window` tokens of each other.
 - A concept whose name starts with `follow_` may also be found in the sentence after the others

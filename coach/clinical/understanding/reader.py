@@ -51,7 +51,10 @@ _MAX_COMBINATIONS = 200  # per rule and sentence; long rambling messages stay fa
 _KINDS = {_CUE + kind: kind for kind in CONTEXT_KINDS}
 _MAX_READINGS = 8  # the closest ways a rule fits, each given its context
 _CLAUSE_MARKS = frozenset({",", ";", "-", ":", "—", "…"})
-_PLACEHOLDERS = frozenset({"<number>", "<year>"})  # a term's word for any number, any year
+# A term's word for any number, any year, a feverish temperature (37.8-43 °C, 100-109 °F) and a
+# normal one (35-37.7 °C, 95-99.9 °F: "temperature 36.9" says there is no fever).
+_PLACEHOLDERS = frozenset({"<number>", "<year>", "<fever_temp>", "<normal_temp>"})
+_DECIMAL = re.compile(r"\d{2,3}[.,]\d{1,2}")
 
 
 class _Match(NamedTuple):  # a tuple: made thousands of times for a long message
@@ -145,6 +148,11 @@ class Reader:
             return norm
         if norm.isdigit():  # "when i was 12", "in 2019": a term says <number> or <year>
             return "<year>" if len(norm) == 4 and norm[:2] in ("19", "20") else "<number>"
+        if _DECIMAL.fullmatch(norm):  # "temp is 38.7", "39,2", "101.5"
+            value = float(norm.replace(",", "."))
+            if 37.8 <= value <= 43 or 100 <= value <= 109:
+                return "<fever_temp>"
+            return "<normal_temp>" if 35 <= value < 37.8 or 95 <= value < 100 else norm
         squeezed = _REPEATS.sub(r"\1\1", norm)  # "numbbbb", "sooooo"
         for form in dict.fromkeys((squeezed, _REPEATS.sub(r"\1", norm))):
             if form in self.vocabulary:
