@@ -247,3 +247,51 @@ def test_a_lexicon_file_with_an_unknown_source_stops_loading(tmp_path: Path) -> 
     path.write_text(path.read_text().replace("source: nhs_mental_health", "source: nowhere"))
     with pytest.raises(ContentError, match=r"mood\.yaml: entry source names unknown source"):
         load_content(tmp_path / "content")
+
+
+@pytest.mark.parametrize(
+    ("text", "sign", "status"),
+    [
+        # A temperature given as a number: feverish, or normal (which says there is no fever).
+        ("temp is 38.7 this morning", "fever", Status.PRESENT),
+        ("thermometer says 101.3", "fever", Status.PRESENT),
+        ("temperature 36.9 this morning, all normal", "fever", Status.NEGATED),
+        # A number that a lexicon term also spells ("38 degrees") still reads as any number.
+        ("had a car crash when i was 38, all fine since", "serious_accident", Status.PAST),
+        ("a fever of 39 degrees", "fever", Status.PRESENT),
+    ],
+)
+def test_numbers_in_messages(reader: Reader, text: str, sign: str, status: Status) -> None:
+    assert _status(reader, text, sign) == status
+
+
+def test_a_normal_temperature_is_no_fever(reader: Reader) -> None:
+    assert _status(reader, "took my temp, 36.8", "fever") is None
+    assert reader.read("took my temp, 36.8").outcome() == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can barely feel my bum when i wipe",  # an opening "can" with the subject left out
+        "can't feel anything down there",
+    ],
+)
+def test_a_statement_that_opens_with_can_is_a_report(reader: Reader, text: str) -> None:
+    assert _status(reader, text, "saddle_numbness") == Status.PRESENT
+
+
+def test_a_question_that_opens_with_can_still_asks(reader: Reader) -> None:
+    assert _status(reader, "can a bad back make your bum go numb?", "saddle_numbness") in (
+        Status.ASKED,
+        None,
+    )
+    assert reader.read("can a bad back make your bum go numb?").outcome() == "question"
+
+
+def test_german_statements_without_ich_are_reports() -> None:
+    lexicon = load_content(ROOT / "content", "de").lexicon
+    assert lexicon is not None
+    german = reader_for(lexicon)
+    assert german.read("kann seit heut früh nich pinkeln, kommt nix").outcome() == "emergency"
+    assert german.read("Kann Ischias beide Beine betreffen?").outcome() == "question"

@@ -43,13 +43,14 @@ CONTEXT_KINDS = (
     "self_subject",  # "i": a new clause of the person's own, which ends a negation's scope
     "clause_start",  # "my", "but", "it": after a comma, a new clause (no list goes on)
     "question_start",  # "is", "can", "should", "what": a sentence that asks
+    "statement_next",  # "barely", "kaum", "seit": after an opening "can"/"kann", a statement
     "terminators",  # "but", "though", "except": the scope of a cue ends here
     "alarm_topic",  # "red flags", "a&e", "cauda equina": a question about the emergency signs
     "recent",  # "earlier today", "an hour ago": a sign that `recent_counts` still counts if over
     "wondering",  # "just wondering", "asking in case": the message's questions are not reports
 )
 # Kinds a lexicon may leave out (added after the first languages were written).
-OPTIONAL_CONTEXT_KINDS = frozenset({"recent", "wondering", "resolved_after"})
+OPTIONAL_CONTEXT_KINDS = frozenset({"recent", "wondering", "resolved_after", "statement_next"})
 
 
 class LexiconError(ValueError):

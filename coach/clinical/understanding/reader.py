@@ -85,11 +85,20 @@ class Reader:
         self.known = frozenset(self.nlp.Defaults.stop_words) | lexicon.known_words
         self.vocabulary: set[str] = set()
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
-        for concept, terms in lexicon.concepts.items():
-            self.matcher.add(concept, [self._pattern(t) for t in terms])
-        for kind, terms in lexicon.context.items():
-            self.matcher.add(_CUE + kind, [self._pattern(t) for t in terms])
-        self.matcher.add(_CRISIS, [self._pattern(t) for t in lexicon.crisis])
+        # A digit in a message always reads as <number>/<year>/<fever_temp> ("when i was 38"), so
+        # terms written with digits ("38 degrees", "999", "3am") are matched as written instead.
+        self.literal = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        named = [
+            *lexicon.concepts.items(),
+            *((_CUE + kind, terms) for kind, terms in lexicon.context.items()),
+            (_CRISIS, lexicon.crisis),
+        ]
+        for label, terms in named:
+            literal = [t for t in terms if self._has_digits(t)]
+            if literal:
+                self.literal.add(label, [self.nlp.make_doc(t) for t in literal])
+            if len(literal) < len(terms):
+                self.matcher.add(label, [self._pattern(t) for t in terms if t not in literal])
         self._choices = sorted(
             {w for w in self.vocabulary if len(w) >= FUZZ_MIN_LENGTH - 1 and w.isalpha()}
             | {s for s in self.stems if len(s) >= FUZZ_MIN_LENGTH - 1}
@@ -133,6 +142,10 @@ class Reader:
             token.norm_ = norm
         return doc
 
+    def _has_digits(self, term: str) -> bool:
+        words = (w for w in term.split() if w not in _PLACEHOLDERS)
+        return any(_is_number(t.text) for w in words for t in self.nlp.make_doc(w))
+
     def _stem_of(self, word: str) -> str | None:
         """The longest `stem*` covering the word, if any."""
         for length in range(len(word), 2, -1):
@@ -144,8 +157,6 @@ class Reader:
 
     def _canonical(self, norm: str) -> str:
         """The form a token is matched by: itself, its stem, or the lexicon word it misspells."""
-        if norm in self.vocabulary or norm in self.lexicon.known_words:
-            return norm
         if norm.isdigit():  # "when i was 12", "in 2019": a term says <number> or <year>
             return "<year>" if len(norm) == 4 and norm[:2] in ("19", "20") else "<number>"
         if _DECIMAL.fullmatch(norm):  # "temp is 38.7", "39,2", "101.5"
@@ -153,6 +164,8 @@ class Reader:
             if 37.8 <= value <= 43 or 100 <= value <= 109:
                 return "<fever_temp>"
             return "<normal_temp>" if 35 <= value < 37.8 or 95 <= value < 100 else norm
+        if norm in self.vocabulary or norm in self.lexicon.known_words:
+            return norm
         squeezed = _REPEATS.sub(r"\1\1", norm)  # "numbbbb", "sooooo"
         for form in dict.fromkeys((squeezed, _REPEATS.sub(r"\1", norm))):
             if form in self.vocabulary:
@@ -203,7 +216,8 @@ class Reader:
     def _read(self, text: str) -> Reading:
         doc = self.doc(text)
         labels = self._labels
-        matches = [_Match(labels[k], s, e) for k, s, e in self.matcher(doc)]
+        matched = (*self.matcher(doc), *self.literal(doc))
+        matches = [_Match(labels[k], s, e) for k, s, e in matched]
         crisis = any(m.label == _CRISIS for m in matches)
         cues = [m for m in matches if m.label.startswith(_CUE)]
         masks = [m for m in matches if m.label.startswith("mask_")]
@@ -315,6 +329,10 @@ class Reader:
             yield from sorted(fitting, key=_span)[:_MAX_READINGS]
 
 
+def _is_number(word: str) -> bool:
+    return word.isdigit() or _DECIMAL.fullmatch(word) is not None
+
+
 def _span(matches: Sequence[_Match]) -> int:
     return max(m.end for m in matches) - min(m.start for m in matches)
 
@@ -360,9 +378,15 @@ def _kind(cue: _Match) -> str:
 
 
 def _opens_question(doc: Doc, start: int, end: int, cues: list[_Match]) -> bool:
-    """ "Is it …", "Can a …" ask; "Can't feel …" does not."""
+    """ "Is it …", "Can a …" ask; "Can't feel …", "Can barely walk", "Kann nich pinkeln" (the
+    subject left out, as people do in chats) do not."""
     opens = any(_kind(c) == "question_start" and c.start == start for c in cues)
-    return opens and not (start + 1 < end and doc[start + 1].norm_ == "not")
+    if not opens or start + 1 >= end:
+        return opens
+    stated = ("negation_before", "statement_next")
+    return doc[start + 1].norm_ != "not" and not any(
+        c.start == start + 1 and _kind(c) in stated for c in cues
+    )
 
 
 def _status(
