@@ -46,6 +46,9 @@ CORPORA = {
     # families; blind4 (check-in replies, long and indirect messages) measured last.
     "blind3": ROOT / "tests" / "corpus" / "blind3",
     "blind4": ROOT / "tests" / "corpus" / "blind4",
+    # A fifth, in two parts by two writers (non-native and dialect English; carers, replies to
+    # the coach, sarcasm, very short messages), written after all the widening above.
+    "blind5": ROOT / "tests" / "corpus" / "blind5",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
@@ -56,6 +59,11 @@ CORPORA = {
     **{
         f"blind2-{lang}": ROOT / "tests" / "corpus" / "lang_blind2" / f"{lang}.yaml"
         for lang in LANGUAGES
+    },
+    # Third blind sets (Spanish and German), written after the second ones had been used.
+    **{
+        f"blind3-{lang}": ROOT / "tests" / "corpus" / "lang_blind3" / f"{lang}.yaml"
+        for lang in ("es", "de")
     },
 }
 OUTCOMES = ("emergency", "urgent", "soon", "question", "none")
@@ -109,6 +117,9 @@ class CorpusReport:
     scored: list[Scored] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)  # best of three reads
     first: list[float] = field(default_factory=list)  # the first read (typo cache cold)
+    # Written by a carer for the patient ("my husband can't pee"): the coach is built for the
+    # person themself and sets someone else's signs aside (issue 9), so these are shown apart.
+    proxy: list[Scored] = field(default_factory=list)
 
     def of(self, expect: str) -> list[Scored]:
         return [s for s in self.scored if s.case.expect == expect]
@@ -185,6 +196,12 @@ class CorpusReport:
                 lines.append(f"    {sign:<26}{hit:>4}/{n:<4} {_pct(hit, n)}")
         kinds = Counter(s.case.kind for s in self.scored)
         lines.append("  kinds: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        if self.proxy:
+            taken = Counter(s.outcome for s in self.proxy)
+            lines.append(
+                f"  written by a carer for the patient (not counted above): {len(self.proxy)}, "
+                "read as " + ", ".join(f"{k} {v}" for k, v in sorted(taken.items()))
+            )
         if misses and self.misses:
             lines.append("  taken wrong:")
             lines.extend(f"    {s.describe()}" for s in self.misses)
@@ -244,7 +261,8 @@ def score(name: str, cases: Sequence[Case], reader: Reader) -> CorpusReport:
         report.first.append(time.perf_counter() - started)
         # The best of three further reads: the cost itself, without a busy machine's noise.
         report.seconds.append(min(_timed(reader, case.text) for _ in range(3)))
-        report.scored.append(Scored(case, reading.outcome(), reading))
+        scored = Scored(case, reading.outcome(), reading)
+        (report.proxy if case.kind == "proxy" else report.scored).append(scored)
     return report
 
 

@@ -132,6 +132,10 @@ class Reader:
             if word.endswith("*") or word in _PLACEHOLDERS:
                 norms.append(word)
                 continue
+            if word.endswith("'") and "'" not in word[:-1]:  # French "j'", "n'": one token,
+                norms.append(word)  # as the tokenizer leaves it in "j'éternue"
+                self.vocabulary.add(word)
+                continue
             for token in self.nlp.make_doc(word):
                 norm = self._stem_of(token.norm_) or token.norm_
                 norms.append(norm)
