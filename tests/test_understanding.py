@@ -295,3 +295,17 @@ def test_german_statements_without_ich_are_reports() -> None:
     german = reader_for(lexicon)
     assert german.read("kann seit heut früh nich pinkeln, kommt nix").outcome() == "emergency"
     assert german.read("Kann Ischias beide Beine betreffen?").outcome() == "question"
+
+
+def test_a_sign_said_with_its_own_negation_is_not_undone_by_a_second_one(reader: Reader) -> None:
+    assert _status(reader, "i can't pee normally", "bladder_retention") == Status.PRESENT
+    assert _status(reader, "love life is fine thanks, no issues there", "sexual_dysfunction") == (
+        Status.NEGATED
+    )
+    lexicon = load_content(ROOT / "content", "fr").lexicon
+    assert lexicon is not None
+    french = reader_for(lexicon)
+    # "ne … pas" around the verb is one negation, and it is the sign's own.
+    assert french.read("le pipi ne sort pas").outcome() == "emergency"
+    assert french.read("je n'arrive plus à uriner normalement").outcome() == "emergency"
+    assert french.read("je n'ai aucun problème pour uriner, tout est normal").outcome() == "none"

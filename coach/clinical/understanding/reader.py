@@ -406,6 +406,13 @@ def _status(
 ) -> Status:
     # A cue that is part of the sign's own words ("no wee", "can't feel") is not context.
     own = {i for p in parts for i in range(p.start, p.end)}
+    # A sign said with a negation of its own ("can't pee", "ne sort pas", "n'arrive plus") is
+    # not undone by a second one inside or just after it: "je n'arrive plus à uriner
+    # normalement", "le pipi ne sort pas" (French "ne … pas" around the verb is one negation).
+    negations = ("negation_before", "negation_after")
+    said_negatively = any(
+        _kind(c) in negations and all(i in own for i in range(c.start, c.end)) for c in cues
+    )
     cues = _longest([c for c in cues if not any(i in own for i in range(c.start, c.end))])
     stops = [c.start for c in cues if _kind(c) == "terminators"]
     firsts = [c.start for c in cues if _kind(c) == "first_person"]
@@ -430,12 +437,13 @@ def _status(
             if clear(c.end, start) and not answered and not restarted:
                 return Status.NEGATED
         inside = start < c.start and c.end <= end and clear(c.end, end)
-        if kind in ("negation_before", "negation_after") and inside:
+        if kind in negations and inside and not said_negatively:
             return Status.NEGATED  # between the words of the sign: "my legs aren't weak"
         # "… is fine" only of the sign itself ("bladder's fine", "legs are all ok"), not a
         # "…, it's fine" said of the whole message.
         near = c.start >= end and c.start - end <= NEGATION_AFTER_SCOPE
-        if kind == "negation_after" and near and all(i in links for i in range(end, c.start)):
+        linked = all(i in links for i in range(end, c.start))
+        if kind == "negation_after" and near and linked and not said_negatively:
             return Status.NEGATED
     if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
         return Status.ASKED  # "my friend said watch out for numbness in your bum"
