@@ -108,6 +108,17 @@ async def test_someone_elses_illness_gets_a_kind_word_and_no_screening(bot: BotH
     assert "What you wrote might be important" not in text
     replies = await bot.say("🙂🔥💪")
     assert "Something new or worrying?" in [label for label, _ in replies[-1].buttons()]
+    assert "If someone with you has this now" not in text  # a past illness, not an emergency
+
+
+async def test_someone_elses_emergency_sign_says_where_urgent_help_is(bot: BotHarness) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    replies = await bot.say("typing for my husband, he hasn't been able to pee since this morning")
+    text = _texts(replies)
+    assert "Thank you for telling me" in text
+    assert "If someone with you has this now, they need urgent medical help: call 999" in text
+    assert "Do you have any of these right now?" not in text  # no screening of the person
 
 
 async def test_a_negative_pain_score_is_refused_not_stored(bot: BotHarness) -> None:

@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from coach.clinical import triage
 from coach.clinical.tiers import Finding, Tier
-from coach.clinical.understanding import Mention, Reading, pain_score, reader_for
+from coach.clinical.understanding import Mention, Reading, Status, pain_score, reader_for
 from coach.coaching.journeys.common import (
     Coaching,
     Turn,
@@ -190,10 +190,15 @@ def asked(turn: Turn, mentions: list[Mention]) -> Outcome:
 
 
 def set_aside(turn: Turn, reading: Reading) -> Outcome:
-    """Signs only denied, someone else's or past: one short, kind answer, no screening."""
+    """Signs only denied, someone else's or past: one short, kind answer, no screening. An
+    emergency sign of someone else's ("my dad can't pee") may be happening now, to someone the
+    person is with or typing for: the answer then says where urgent help is."""
     _record(turn, "set_aside", reading.set_aside)
     net = ((Choice(turn.content.ui("btn_something_new"), action=SOMETHING_NEW),),)
-    return with_resume(turn, [Reply(turn.content.ui("set_aside_reply"), net)])
+    text = turn.content.ui("set_aside_reply")
+    if any(m.status == Status.OTHER_PERSON and m.tier == Tier.EMERGENCY for m in reading.mentions):
+        text += "\n\n" + turn.content.ui("set_aside_someone_else", number=turn.number)
+    return with_resume(turn, [Reply(text, net)])
 
 
 def not_understood(turn: Turn) -> Outcome:
