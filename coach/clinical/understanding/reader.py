@@ -12,7 +12,7 @@ its status from ConText-style cues (Harkema et al. 2009), in this order: negated
 "never", "… is fine"), someone else's ("my dad", unless "I"/"my" comes between), in the past
 ("as a kid", "years ago", "… but it's gone now"), asked about (a question with "if", "worry
 about", or one that says nothing of the person themself), else present. A cue's scope ends at a
-terminator ("but", "though", "except") and at the end of the sentence.
+terminator ("but", "though", "except") and at the end of the sentence (context.py).
 """
 
 from __future__ import annotations
@@ -24,12 +24,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from itertools import islice, product
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rapidfuzz import fuzz, process
 
 from coach.clinical.tiers import Tier
-from coach.clinical.understanding.lexicon import CONTEXT_KINDS, Lexicon, SignEntry
+from coach.clinical.understanding.context import (
+    CUE,
+    Match,
+    kind_of,
+    longest,
+    opens_question,
+    status_of,
+)
+from coach.clinical.understanding.lexicon import Lexicon, SignEntry
 from coach.clinical.understanding.reading import Mention, Reading, Status
 
 if TYPE_CHECKING:
@@ -38,29 +46,18 @@ if TYPE_CHECKING:
 MAX_CHARS = 4000
 FUZZ_MIN_LENGTH = 5  # shorter words are never corrected
 FUZZ_CUTOFF = 84.0  # one slip in a six-letter word scores 83, in a seven-letter word 86
-NEGATION_SCOPE = 8  # tokens after a "no"/"not" that it can negate
-NEGATION_AFTER_SCOPE = 5  # tokens before "… is fine" that it can negate
 # Tokens either side of a sign in which a cue can apply: a chat message with no full stop is many
 # clauses, and a cue 30 words away has nothing to do with the sign (medspaCy's ConText has the
 # same `max_scope`). It also keeps a 4,000-character run-on message within the 5 ms budget.
 CONTEXT_SCOPE = 30
 _REPEATS = re.compile(r"(.)\1{2,}")
-_CUE = "ctx:"
 _CRISIS = "crisis"
 _MAX_COMBINATIONS = 200  # per rule and sentence; long rambling messages stay fast
-_KINDS = {_CUE + kind: kind for kind in CONTEXT_KINDS}
 _MAX_READINGS = 8  # the closest ways a rule fits, each given its context
-_CLAUSE_MARKS = frozenset({",", ";", "-", ":", "—", "…"})
 # A term's word for any number, any year, a feverish temperature (37.8-43 °C, 100-109 °F) and a
 # normal one (35-37.7 °C, 95-99.9 °F: "temperature 36.9" says there is no fever).
 _PLACEHOLDERS = frozenset({"<number>", "<year>", "<fever_temp>", "<normal_temp>"})
 _DECIMAL = re.compile(r"\d{2,3}[.,]\d{1,2}")
-
-
-class _Match(NamedTuple):  # a tuple: made thousands of times for a long message
-    label: str
-    start: int
-    end: int
 
 
 class Reader:
@@ -90,7 +87,7 @@ class Reader:
         self.literal = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         named = [
             *lexicon.concepts.items(),
-            *((_CUE + kind, terms) for kind, terms in lexicon.context.items()),
+            *((CUE + kind, terms) for kind, terms in lexicon.context.items()),
             (_CRISIS, lexicon.crisis),
         ]
         for label, terms in named:
@@ -221,14 +218,14 @@ class Reader:
         doc = self.doc(text)
         labels = self._labels
         matched = (*self.matcher(doc), *self.literal(doc))
-        matches = [_Match(labels[k], s, e) for k, s, e in matched]
+        matches = [Match(labels[k], s, e) for k, s, e in matched]
         crisis = any(m.label == _CRISIS for m in matches)
-        cues = [m for m in matches if m.label.startswith(_CUE)]
+        cues = [m for m in matches if m.label.startswith(CUE)]
         masks = [m for m in matches if m.label.startswith("mask_")]
         concepts = [
             m
             for m in matches
-            if not m.label.startswith((_CUE, "mask_"))
+            if not m.label.startswith((CUE, "mask_"))
             and m.label != _CRISIS
             and not (masks and any(_inside(m, k) and self._hides(k, m) for k in masks))
         ]
@@ -242,16 +239,16 @@ class Reader:
         for index, sent in enumerate(sents):
             sentence_of.extend([index] * (sent.end - sent.start))
         asking = {sentence_of[t.i] for t in doc if t.text == "?"} if "?" in text else set()
-        cues_in: dict[int, list[_Match]] = {}
-        concepts_in: dict[int, list[_Match]] = {}
+        cues_in: dict[int, list[Match]] = {}
+        concepts_in: dict[int, list[Match]] = {}
         for c in sorted(cues, key=lambda m: m.start):
             cues_in.setdefault(sentence_of[c.start], []).append(c)
         for m in concepts:
             concepts_in.setdefault(sentence_of[m.start], []).append(m)
         for index, sent in enumerate(sents):
             sent_cues = cues_in.get(index, [])
-            question = index in asking or _opens_question(doc, sent.start, sent.end, sent_cues)
-            if question and any(_kind(c) == "alarm_topic" for c in sent_cues):
+            question = index in asking or opens_question(doc, sent.start, sent.end, sent_cues)
+            if question and any(kind_of(c) == "alarm_topic" for c in sent_cues):
                 asks_about_signs = True
             inside = concepts_in.get(index, [])
             if not inside:
@@ -260,19 +257,21 @@ class Reader:
             # from the next sentence, read then with that sentence's cues too.
             follow = [m for m in concepts_in.get(index + 1, []) if m.label.startswith("follow_")]
             both_cues = sent_cues + cues_in.get(index + 1, []) if follow else sent_cues
-            by_concept: dict[str, list[_Match]] = {}
+            by_concept: dict[str, list[Match]] = {}
             for m in inside + follow:
                 by_concept.setdefault(m.label, []).append(m)
             # "Should pain at night worry me?" asks; "numb down below, is that the tablets?" and
             # "not needed the toilet once??" report.
-            interrogative = _opens_question(doc, sent.start, sent.end, sent_cues)
+            interrogative = opens_question(doc, sent.start, sent.end, sent_cues)
             starts = [c.start for c in both_cues]
             in_words = frozenset(i for m in inside for i in range(m.start, m.end))
             # "Earlier, … mostly gone now" happened today; "years ago …, today it's my back"
             # did not: a time of today counts only when said before every past cue.
             past_kinds = ("past_before", "past_after", "resolved_after")
-            pasts = [c.start for c in sent_cues if _kind(c) in past_kinds]
-            today = any(_kind(c) == "recent" and all(c.start < p for p in pasts) for c in sent_cues)
+            pasts = [c.start for c in sent_cues if kind_of(c) in past_kinds]
+            today = any(
+                kind_of(c) == "recent" and all(c.start < p for p in pasts) for c in sent_cues
+            )
             for entry in self._signs_with(by_concept):
                 best: Mention | None = None
                 past_counts = entry.past_counts or (entry.recent_counts and today)
@@ -287,7 +286,7 @@ class Reader:
                         )
                     ]
                     asked = question and interrogative
-                    status = _status(
+                    status = status_of(
                         doc, start, end, parts, near, asked, past_counts, in_words, urgent
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
@@ -302,26 +301,26 @@ class Reader:
                     mentions.append(best)
         # "… be serious? not happening, just wondering": the message's questions only ask (a cue
         # that is part of a sign's own words, "erections not happening?", does not count).
-        if any(_kind(c) == "wondering" and said.isdisjoint(range(c.start, c.end)) for c in cues):
+        if any(kind_of(c) == "wondering" and said.isdisjoint(range(c.start, c.end)) for c in cues):
             for i in asked_now:
                 mentions[i] = replace(mentions[i], status=Status.ASKED)
-        denies = any(_kind(c) in ("negation_before", "negation_after") for c in _longest(cues))
+        denies = any(kind_of(c) in ("negation_before", "negation_after") for c in longest(cues))
         return Reading(tuple(mentions), crisis, denies, asks_about_signs)
 
     def _label_names(self) -> list[str]:
         lexicon = self.lexicon
-        return [*lexicon.concepts, *(_CUE + kind for kind in lexicon.context), _CRISIS]
+        return [*lexicon.concepts, *(CUE + kind for kind in lexicon.context), _CRISIS]
 
-    def _signs_with(self, by_concept: dict[str, list[_Match]]) -> list[SignEntry]:
+    def _signs_with(self, by_concept: dict[str, list[Match]]) -> list[SignEntry]:
         found = {e.sign: e for concept in by_concept for e in self._signs_needing.get(concept, ())}
         return sorted(found.values(), key=lambda e: self._order[e.sign])
 
-    def _hides(self, mask: _Match, match: _Match) -> bool:
+    def _hides(self, mask: Match, match: Match) -> bool:
         hidden = self.lexicon.masks.get(mask.label)
         return hidden is None or match.label in hidden
 
     @staticmethod
-    def _find(rules: Iterable[Any], by_concept: dict[str, list[_Match]]) -> Iterator[list[_Match]]:
+    def _find(rules: Iterable[Any], by_concept: dict[str, list[Match]]) -> Iterator[list[Match]]:
         """Every way a rule's concepts occur together within its window (the matches used)."""
         for rule in rules:
             if any(c not in by_concept for c in rule.concepts):
@@ -337,11 +336,11 @@ def _is_number(word: str) -> bool:
     return word.isdigit() or _DECIMAL.fullmatch(word) is not None
 
 
-def _span(matches: Sequence[_Match]) -> int:
+def _span(matches: Sequence[Match]) -> int:
     return max(m.end for m in matches) - min(m.start for m in matches)
 
 
-def _inside(match: _Match, mask: _Match) -> bool:
+def _inside(match: Match, mask: Match) -> bool:
     """Strictly inside: "bum" in "bum bag" is hidden, a term equal to the mask is not."""
     return (
         mask.start <= match.start
@@ -351,119 +350,11 @@ def _inside(match: _Match, mask: _Match) -> bool:
     )
 
 
-def _longest(cues: list[_Match]) -> list[_Match]:
-    """Cues inside a longer cue are dropped ("my" inside "my dad", "not" inside "not sure").
-
-    One sweep in start order: a cue is inside a longer one when an earlier-starting cue reaches
-    at least as far (and is not the very same span)."""
-    kept: list[_Match] = []
-    reach, reach_start = -1, -1
-    for c in sorted(cues, key=lambda m: (m.start, -m.end)):
-        if reach > c.end or (reach == c.end and reach_start < c.start):
-            continue
-        kept.append(c)
-        if c.end > reach:
-            reach, reach_start = c.end, c.start
-    return kept
-
-
-def _merge(parts: list[_Match]) -> list[_Match]:
-    merged: list[_Match] = []
+def _merge(parts: list[Match]) -> list[Match]:
+    merged: list[Match] = []
     for p in parts:
         if merged and p.start <= merged[-1].end:
             last = merged.pop()
-            p = _Match(last.label, last.start, max(last.end, p.end))
+            p = Match(last.label, last.start, max(last.end, p.end))
         merged.append(p)
     return merged
-
-
-def _kind(cue: _Match) -> str:
-    return _KINDS.get(cue.label, "")
-
-
-def _opens_question(doc: Doc, start: int, end: int, cues: list[_Match]) -> bool:
-    """ "Is it …", "Can a …" ask; "Can't feel …", "Can barely walk", "Kann nich pinkeln" (the
-    subject left out, as people do in chats) do not."""
-    opens = any(_kind(c) == "question_start" and c.start == start for c in cues)
-    if not opens or start + 1 >= end:
-        return opens
-    stated = ("negation_before", "statement_next")
-    return doc[start + 1].norm_ != "not" and not any(
-        c.start == start + 1 and _kind(c) in stated for c in cues
-    )
-
-
-def _status(
-    doc: Doc,
-    start: int,
-    end: int,
-    parts: list[_Match],
-    cues: list[_Match],
-    asked: bool,
-    past_counts: bool,
-    in_words: frozenset[int],
-    emergency: bool,
-) -> Status:
-    # A cue that is part of the sign's own words ("no wee", "can't feel") is not context.
-    own = {i for p in parts for i in range(p.start, p.end)}
-    # A sign said with a negation of its own ("can't pee", "ne sort pas", "n'arrive plus") is
-    # not undone by a second one inside or just after it: "je n'arrive plus à uriner
-    # normalement", "le pipi ne sort pas" (French "ne … pas" around the verb is one negation).
-    negations = ("negation_before", "negation_after")
-    said_negatively = any(
-        _kind(c) in negations and all(i in own for i in range(c.start, c.end)) for c in cues
-    )
-    cues = _longest([c for c in cues if not any(i in own for i in range(c.start, c.end))])
-    stops = [c.start for c in cues if _kind(c) == "terminators"]
-    firsts = [c.start for c in cues if _kind(c) == "first_person"]
-    # A comma, dash or semicolon that opens a new clause ("no fever, my legs …") ends a scope;
-    # one inside a list ("no numbness, tingling or weakness") does not.
-    openers = {c.start for c in cues if _kind(c) in ("clause_start", "self_subject")}
-    stops += [i - 1 for i in openers if i > 0 and doc[i - 1].text in _CLAUSE_MARKS]
-    subjects = [c.start for c in cues if _kind(c) == "self_subject"]
-    links = {i for c in cues if _kind(c) == "negation_link" for i in range(c.start, c.end)}
-
-    def clear(a: int, b: int) -> bool:
-        return not any(a <= s < b for s in stops)
-
-    for c in cues:
-        kind = _kind(c)
-        if kind == "negation_before" and c.end <= start and start - c.end <= NEGATION_SCOPE:
-            # "no, …", "none really, …": an answer to a question, not a scope over what follows
-            # (but "no numbness, tingling or …" lists what is denied).
-            after = c.end + 1 < start and c.end not in in_words
-            answered = doc[c.end].is_punct or (after and doc[c.end + 1].is_punct)
-            restarted = any(c.end <= i < start for i in subjects)  # "no, I can't feel …"
-            if clear(c.end, start) and not answered and not restarted:
-                return Status.NEGATED
-        inside = start < c.start and c.end <= end and clear(c.end, end)
-        if kind in negations and inside and not said_negatively:
-            return Status.NEGATED  # between the words of the sign: "my legs aren't weak"
-        # "… is fine" only of the sign itself ("bladder's fine", "legs are all ok"), not a
-        # "…, it's fine" said of the whole message.
-        near = c.start >= end and c.start - end <= NEGATION_AFTER_SCOPE
-        linked = all(i in links for i in range(end, c.start))
-        if kind == "negation_after" and near and linked and not said_negatively:
-            return Status.NEGATED
-    if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
-        return Status.ASKED  # "my friend said watch out for numbness in your bum"
-    for c in cues:
-        before = _kind(c) == "other_person" and c.end <= start and clear(c.end, start)
-        if before and not any(c.end <= f < end for f in firsts):
-            return Status.OTHER_PERSON
-        if _kind(c) == "other_person_after" and c.start >= end and clear(end, c.start):
-            return Status.OTHER_PERSON  # "cancer runs in my family"
-    if not past_counts:
-        for c in cues:
-            kind = _kind(c)
-            if kind == "past_before" and c.end <= start and clear(c.end, start):
-                return Status.PAST
-            if kind == "past_after" and c.start >= end:
-                return Status.PAST
-            if kind == "resolved_after" and c.start >= end and not emergency:
-                return Status.PAST
-    if any(_kind(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
-        return Status.ASKED  # "if my foot started dragging", "should I worry about …"
-    if asked and not any(f < end for f in firsts):
-        return Status.ASKED
-    return Status.PRESENT
