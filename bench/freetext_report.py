@@ -49,6 +49,9 @@ CORPORA = {
     # A fifth, in two parts by two writers (non-native and dialect English; carers, replies to
     # the coach, sarcasm, very short messages), written after all the widening above.
     "blind5": ROOT / "tests" / "corpus" / "blind5",
+    # A sixth, by two more writers (a broad everyday mix; check-in replies over several days,
+    # trades, older people), measured last.
+    "blind6": ROOT / "tests" / "corpus" / "blind6",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
