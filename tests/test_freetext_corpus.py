@@ -23,6 +23,7 @@ from bench.freetext_report import (
     score,
 )
 from coach.clinical.tiers import EMERGENCY_SIGNS
+from coach.clinical.understanding import Reader
 
 MIN_DEV_MESSAGES = 400
 
@@ -34,13 +35,18 @@ MIN_DEV_MESSAGES = 400
 GATED = ("dev", "heldout")
 
 
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return default_reader()
+
+
 @pytest.fixture(scope="module", params=GATED)
-def report(request: pytest.FixtureRequest) -> CorpusReport:
+def report(request: pytest.FixtureRequest, reader: Reader) -> CorpusReport:
     name = str(request.param)
     cases = load_cases(CORPORA[name])
     if not cases:
         pytest.skip(f"no messages in {CORPORA[name]}")
-    return score(name, cases, default_reader())
+    return score(name, cases, reader)
 
 
 def _listed(rows: list) -> str:  # type: ignore[type-arg]
@@ -86,3 +92,30 @@ def test_few_sign_free_messages_get_a_screening_question(report: CorpusReport) -
     assert len(asked) <= FALSE_QUESTION_TARGET * len(none), (
         f"{report.name}: {len(asked)}/{len(none)} sign-free messages questioned:\n{_listed(asked)}"
     )
+
+
+# Blind sets that have been measured once and then used to widen the lexicon (bench/README.md
+# section 6): no longer measures, but what was gained on them must not be lost. Each keeps at
+# least the emergency reports it reached after its widening, and never an alarm from a denial,
+# someone else or the past. (Languages: tests/test_languages_corpus.py.)
+USED_BLIND_FLOORS = {
+    "blind": 107,
+    "blind2": 105,
+    "blind3": 143,
+    "blind4": 130,
+    "blind5": 172,
+    "blind6": 184,
+}
+
+
+@pytest.mark.parametrize("name", sorted(USED_BLIND_FLOORS))
+def test_used_blind_sets_keep_what_was_gained(name: str, reader: Reader) -> None:
+    cases = load_cases(CORPORA[name])
+    if not cases:
+        pytest.skip(f"no messages in {CORPORA[name]}")
+    report = score(name, cases, reader)
+    hit, n = report.recall("emergency")
+    assert hit >= USED_BLIND_FLOORS[name], f"{name}: emergency {hit}/{n}:\n" + _listed(
+        report.missed_emergencies
+    )
+    assert not report.false_alarms, f"{name}: alarms:\n{_listed(report.false_alarms)}"
