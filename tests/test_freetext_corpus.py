@@ -104,7 +104,7 @@ USED_BLIND_FLOORS = {
     "blind3": 143,
     "blind4": 130,
     "blind5": 172,
-    "blind6": 184,
+    "blind6": 185,
 }
 
 
