@@ -197,7 +197,7 @@ def set_aside(turn: Turn, reading: Reading) -> Outcome:
     net = ((Choice(turn.content.ui("btn_something_new"), action=SOMETHING_NEW),),)
     text = turn.content.ui("set_aside_reply")
     if any(m.status == Status.OTHER_PERSON and m.tier == Tier.EMERGENCY for m in reading.mentions):
-        text += "\n\n" + turn.content.ui("set_aside_someone_else", number=turn.number)
+        text += "\n\n" + turn.content.advice("someone_else_emergency", number=turn.number)
     return with_resume(turn, [Reply(text, net)])
 
 
