@@ -52,6 +52,9 @@ CORPORA = {
     # A sixth, by two more writers (a broad everyday mix; check-in replies over several days,
     # trades, older people), measured last.
     "blind6": ROOT / "tests" / "corpus" / "blind6",
+    # A seventh, by two more writers (ages 16-35 with internet slang, pregnancy and postpartum,
+    # queer and trans people's words; ages 50-95 with other conditions, blaming and understating).
+    "blind7": ROOT / "tests" / "corpus" / "blind7",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
