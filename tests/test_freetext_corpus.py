@@ -104,7 +104,8 @@ USED_BLIND_FLOORS = {
     "blind3": 143,
     "blind4": 130,
     "blind5": 172,
-    "blind6": 185,
+    "blind6": 186,
+    "blind7": 180,
 }
 
 

@@ -309,3 +309,25 @@ def test_a_sign_said_with_its_own_negation_is_not_undone_by_a_second_one(reader:
     assert french.read("le pipi ne sort pas").outcome() == "emergency"
     assert french.read("je n'arrive plus à uriner normalement").outcome() == "emergency"
     assert french.read("je n'ai aucun problème pour uriner, tout est normal").outcome() == "none"
+
+
+def test_an_emoji_ends_a_clause_like_a_full_stop(reader: Reader) -> None:
+    text = "it's not even my period 😭 keep leaking wee without feeling it"
+    assert _status(reader, text, "incontinence") == Status.PRESENT
+    assert _status(reader, "no numbness 😅 legs fine", "both_legs") == Status.NEGATED
+
+
+def test_a_first_person_inside_the_signs_words_makes_it_the_persons_own(reader: Reader) -> None:
+    text = "someone went into the back of me on the roundabout yesterday"
+    assert _status(reader, text, "serious_accident") == Status.PRESENT
+    assert _status(reader, "my sister is really depressed, im minding her kids", "low_mood") != (
+        Status.PRESENT
+    )
+
+
+def test_a_past_cue_between_the_signs_words_sets_it_in_the_past(reader: Reader) -> None:
+    text = "fell off a wall as a kid and landed on my back, never bothered me since"
+    assert _status(reader, text, "serious_accident") == Status.PAST
+    assert _status(
+        reader, "fell off a ladder yesterday and landed on my back", "serious_accident"
+    ) == (Status.PRESENT)

@@ -7,6 +7,8 @@ Kept apart from the reader (which finds the signs) so that each stays one job.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from coach.clinical.understanding.lexicon import CONTEXT_KINDS
@@ -70,6 +72,7 @@ def status_of(
     past_counts: bool,
     in_words: frozenset[int],
     emergency: bool,
+    emoji: Sequence[int] = (),
 ) -> Status:
     # A cue that is part of the sign's own words ("no wee", "can't feel") is not context.
     own = {i for p in parts for i in range(p.start, p.end)}
@@ -80,13 +83,25 @@ def status_of(
     said_negatively = any(
         kind_of(c) in negations and all(i in own for i in range(c.start, c.end)) for c in cues
     )
+    # "Someone went into the back of me": a first person within the sign's own words says whose
+    # sign it is, though it is no context cue otherwise.
+    own_firsts = [
+        c.start
+        for c in cues
+        if kind_of(c) == "first_person"
+        and c.start in own
+        and c.end - 1 in own
+        and not any(doc[i].text in _CLAUSE_MARKS for i in range(start, c.start))
+    ]
     cues = longest([c for c in cues if not any(i in own for i in range(c.start, c.end))])
     stops = [c.start for c in cues if kind_of(c) == "terminators"]
-    firsts = [c.start for c in cues if kind_of(c) == "first_person"]
+    firsts = [c.start for c in cues if kind_of(c) == "first_person"] + own_firsts
     # A comma, dash or semicolon that opens a new clause ("no fever, my legs …") ends a scope;
     # one inside a list ("no numbness, tingling or weakness") does not.
     openers = {c.start for c in cues if kind_of(c) in ("clause_start", "self_subject")}
     stops += [i - 1 for i in openers if i > 0 and doc[i - 1].text in _CLAUSE_MARKS]
+    # An emoji ends a clause as a full stop would ("not even my period 😭 keep leaking").
+    stops += emoji
     subjects = [c.start for c in cues if kind_of(c) == "self_subject"]
     links = {i for c in cues if kind_of(c) == "negation_link" for i in range(c.start, c.end)}
 
@@ -127,6 +142,8 @@ def status_of(
                 return Status.PAST
             if kind == "past_after" and c.start >= end:
                 return Status.PAST
+            if kind in ("past_before", "past_after") and start < c.start and c.end <= end:
+                return Status.PAST  # between the sign's words: "fell off it aged 9 and landed …"
             if kind == "resolved_after" and c.start >= end and not emergency:
                 return Status.PAST
     if any(kind_of(c) == "hypothetical" and c.end <= start and clear(c.end, start) for c in cues):
@@ -134,3 +151,14 @@ def status_of(
     if asked and not any(f < end for f in firsts):
         return Status.ASKED
     return Status.PRESENT
+
+
+def emoji_positions(doc: Doc, text: str) -> list[int]:
+    """The tokens that are pictographs (emoji, symbols): clause ends in a chat message."""
+    if text.isascii():
+        return []
+    return [t.i for t in doc if not t.text.isascii() and _is_pictograph(t.text)]
+
+
+def _is_pictograph(word: str) -> bool:
+    return any(unicodedata.category(ch) == "So" for ch in word)

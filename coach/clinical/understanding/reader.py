@@ -32,6 +32,7 @@ from coach.clinical.tiers import Tier
 from coach.clinical.understanding.context import (
     CUE,
     Match,
+    emoji_positions,
     kind_of,
     longest,
     opens_question,
@@ -239,6 +240,7 @@ class Reader:
         for index, sent in enumerate(sents):
             sentence_of.extend([index] * (sent.end - sent.start))
         asking = {sentence_of[t.i] for t in doc if t.text == "?"} if "?" in text else set()
+        emoji = emoji_positions(doc, text)
         cues_in: dict[int, list[Match]] = {}
         concepts_in: dict[int, list[Match]] = {}
         for c in sorted(cues, key=lambda m: m.start):
@@ -287,7 +289,7 @@ class Reader:
                     ]
                     asked = question and interrogative
                     status = status_of(
-                        doc, start, end, parts, near, asked, past_counts, in_words, urgent
+                        doc, start, end, parts, near, asked, past_counts, in_words, urgent, emoji
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
