@@ -55,6 +55,9 @@ CORPORA = {
     # A seventh, by two more writers (ages 16-35 with internet slang, pregnancy and postpartum,
     # queer and trans people's words; ages 50-95 with other conditions, blaming and understating).
     "blind7": ROOT / "tests" / "corpus" / "blind7",
+    # An eighth, by two more writers (an everyday mix; check-in replies, change over days,
+    # situations), written after all the widening above and measured last.
+    "blind8": ROOT / "tests" / "corpus" / "blind8",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
