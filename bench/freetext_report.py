@@ -58,6 +58,8 @@ CORPORA = {
     # An eighth, by two more writers (an everyday mix; check-in replies, change over days,
     # situations), written after all the widening above and measured last.
     "blind8": ROOT / "tests" / "corpus" / "blind8",
+    # A ninth (many hard negatives and questions; weakly worded and indirect emergencies).
+    "blind9": ROOT / "tests" / "corpus" / "blind9",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
