@@ -109,6 +109,7 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind6": (186, 0),
     "blind7": (180, 1),
     "blind8": (188, 1),
+    "blind9": (186, 1),
 }
 
 
