@@ -60,6 +60,8 @@ CORPORA = {
     "blind8": ROOT / "tests" / "corpus" / "blind8",
     # A ninth (many hard negatives and questions; weakly worded and indirect emergencies).
     "blind9": ROOT / "tests" / "corpus" / "blind9",
+    # A tenth (a cross-section of voices; typed in a hurry or in pain), measured last.
+    "blind10": ROOT / "tests" / "corpus" / "blind10",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
