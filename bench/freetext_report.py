@@ -62,6 +62,8 @@ CORPORA = {
     "blind9": ROOT / "tests" / "corpus" / "blind9",
     # A tenth (a cross-section of voices; typed in a hurry or in pain), measured last.
     "blind10": ROOT / "tests" / "corpus" / "blind10",
+    # An eleventh (people from all walks of life; signs in plain body language, hints).
+    "blind11": ROOT / "tests" / "corpus" / "blind11",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
