@@ -110,7 +110,8 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind7": (180, 1),
     "blind8": (188, 1),
     "blind9": (186, 1),
-    "blind10": (177, 0),
+    "blind10": (178, 0),
+    "blind11": (175, 0),
 }
 
 
