@@ -64,6 +64,8 @@ CORPORA = {
     "blind10": ROOT / "tests" / "corpus" / "blind10",
     # An eleventh (people from all walks of life; signs in plain body language, hints).
     "blind11": ROOT / "tests" / "corpus" / "blind11",
+    # A twelfth (each sign ten ways; people without words for something new), measured last.
+    "blind12": ROOT / "tests" / "corpus" / "blind12",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
