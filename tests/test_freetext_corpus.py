@@ -112,6 +112,7 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind9": (186, 1),
     "blind10": (178, 0),
     "blind11": (175, 0),
+    "blind12": (172, 0),
 }
 
 

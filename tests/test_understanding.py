@@ -331,3 +331,9 @@ def test_a_past_cue_between_the_signs_words_sets_it_in_the_past(reader: Reader) 
     assert _status(
         reader, "fell off a ladder yesterday and landed on my back", "serious_accident"
     ) == (Status.PRESENT)
+
+
+def test_a_checklist_answered_in_turn_is_a_denial(reader: Reader) -> None:
+    text = "Pins and needles? No. Numb legs? No. Bladder? Normal."
+    assert _status(reader, text, "both_legs") == Status.NEGATED
+    assert _status(reader, "numb legs? yes, since this morning", "both_legs") == Status.PRESENT

@@ -298,6 +298,14 @@ class Reader:
                         break  # any reading of the sentence that reports it now wins
                 if best is not None:
                     said |= spans
+                    answer = cues_in.get(index + 1, [])
+                    if (
+                        best.status == Status.PRESENT
+                        and index in asking
+                        and not interrogative  # "Numb legs? No.", not "would …? not really"
+                        and self._answered_no(doc, sents, index, answer)
+                    ):
+                        best = replace(best, status=Status.NEGATED)
                     if best.status == Status.PRESENT and question:
                         asked_now.append(len(mentions))
                     mentions.append(best)
@@ -308,6 +316,18 @@ class Reader:
                 mentions[i] = replace(mentions[i], status=Status.ASKED)
         denies = any(kind_of(c) in ("negation_before", "negation_after") for c in longest(cues))
         return Reading(tuple(mentions), crisis, denies, asks_about_signs)
+
+    @staticmethod
+    def _answered_no(doc: Doc, sents: list[Any], index: int, next_cues: list[Match]) -> bool:
+        """A checklist answered in turn: "Numb legs? No. Bladder? Normal." — the sign's question
+        is followed by a sentence of at most three words that opens with a denial."""
+        if index + 1 >= len(sents):
+            return False
+        answer = sents[index + 1]
+        words = [t for t in doc[answer.start : answer.end] if not t.is_punct]
+        denial = ("negation_before", "negation_after")
+        opens = any(c.start == answer.start and kind_of(c) in denial for c in next_cues)
+        return opens and len(words) <= 3
 
     def _label_names(self) -> list[str]:
         lexicon = self.lexicon
