@@ -66,6 +66,8 @@ CORPORA = {
     "blind11": ROOT / "tests" / "corpus" / "blind11",
     # A twelfth (each sign ten ways; people without words for something new), measured last.
     "blind12": ROOT / "tests" / "corpus" / "blind12",
+    # A thirteenth (US and Canadian texting; UK, Irish, Australian and New Zealand), measured last.
+    "blind13": ROOT / "tests" / "corpus" / "blind13",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
