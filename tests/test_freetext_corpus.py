@@ -113,6 +113,7 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind10": (178, 0),
     "blind11": (175, 0),
     "blind12": (172, 0),
+    "blind13": (174, 0),
 }
 
 
