@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `coach` importable
     sys.path.insert(0, str(ROOT))
 
-from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS  # noqa: E402
+from coach.clinical.tiers import EMERGENCY_SIGNS, SOON_SIGNS, URGENT_SIGNS, Tier  # noqa: E402
 from coach.clinical.understanding import Reader, Reading, reader_for  # noqa: E402
 from coach.content import load_content  # noqa: E402
 
@@ -169,12 +169,21 @@ class CorpusReport:
 
     @property
     def false_alarms(self) -> list[Scored]:
-        """EMERGENCY taken from a denial, someone else's sign or the past."""
+        """An emergency sign read as the person's own in a denial, someone else's sign or the
+        past: typed at the emergency question, it would bring the EMERGENCY advice. (The second
+        reader's possible emergency only ever asks: there, it is asked again.)"""
         return [
             s
             for s in self.of("none")
-            if s.case.kind in SET_ASIDE_KINDS and s.outcome == "emergency"
+            if s.case.kind in SET_ASIDE_KINDS and s.reading.top_tier == Tier.EMERGENCY
         ]
+
+    @property
+    def second_reader(self) -> tuple[int, int]:
+        """Emergency reports reached only by the second reader; false questions it asked."""
+        reached = sum(1 for s in self.of("emergency") if s.reading.possible_emergency)
+        asked = sum(1 for s in self.false_questions if s.reading.possible_emergency)
+        return reached, asked
 
     @property
     def misses(self) -> list[Scored]:
@@ -197,7 +206,12 @@ class CorpusReport:
             f"  {'false alarms':<22}{fa:>4}/{len(aside):<4} {_pct(fa, len(aside))}"
             "  (EMERGENCY from a denial, someone else or the past)"
         )
-        alarms = sum(1 for s in self.of("question") if s.outcome == "emergency")
+        reached, asked = self.second_reader
+        lines.append(
+            f"  {'second reader':<22}{reached:>4} emergency reports reached only by it, "
+            f"{asked} of the false questions asked by it"
+        )
+        alarms = sum(1 for s in self.of("question") if s.reading.top_tier == Tier.EMERGENCY)
         lines.append(f"  {'questions alarmed':<22}{alarms:>4}/{len(self.of('question')):<4}")
         mean = statistics.mean(self.seconds) * 1000
         p99 = sorted(self.seconds)[int(0.99 * (len(self.seconds) - 1))] * 1000

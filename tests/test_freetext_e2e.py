@@ -8,7 +8,7 @@ import json
 
 import sqlalchemy as sa
 
-from tests.support.bot_harness import SELF_CARE_CHECK, BotHarness, at
+from tests.support.bot_harness import SELF_CARE_CHECK, USER_ID, BotHarness, at
 
 
 def _texts(replies: list) -> str:  # type: ignore[type-arg]
@@ -173,3 +173,62 @@ async def test_crisis_words_with_a_sign_get_crisis_support_and_the_emergency_que
     replies = await bot.say("I want to end it all, and now I can't feel my bum either")
     assert "You don't have to cope alone" in (replies[0].text or "")
     assert "You mentioned numbness or changed feeling" in (replies[-1].text or "")
+
+
+# ---------------------------------------------------------------------- the second reader
+# Words the lexicon has no family for, read by the second reader (whole_message.py) as a possible
+# emergency: the emergency question with the whole list, never a named sign, never an alarm.
+UNNAMED_SIGN = "things just aren't working right downstairs since the spasm"
+
+
+async def test_words_only_the_second_reader_understands_bring_the_emergency_question(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))
+    await _checkin(bot, "a four")
+    replies = await bot.say(UNNAMED_SIGN)
+    question = replies[-1]
+    assert "could be one of the signs that need help straight away" in (question.text or "")
+    assert "You mentioned" not in _texts(replies)  # it cannot know which sign: it names none
+    labels = [label for label, _ in question.buttons()]
+    assert "None of these" in labels and len(labels) >= 8  # the whole list
+    decision, mentions = _typed_readings(bot)[-1]
+    assert decision == "screened_possible_emergency"
+    assert mentions[0]["sign"] is None and "downstairs" in mentions[0]["words"]
+    replies = await bot.tap(labels[0])
+    assert (replies[0].text or "").startswith("Call 999 now")
+    await bot.say("/mydata")
+    documents = [m for m in bot.api.messages_to(USER_ID) if m.method == "sendDocument"]
+    exported = json.dumps(json.loads(documents[-1].file_bytes or b"{}"))
+    assert "screened_possible_emergency" in exported and "downstairs" in exported
+
+
+async def test_a_none_after_the_second_readers_question_carries_on_where_it_was(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    replies = await bot.say(UNNAMED_SIGN)
+    assert "could be one of the signs" in (replies[-1].text or "")
+    replies = await bot.tap("None of these")
+    assert "Call" not in _texts(replies)
+    with bot.coach.engine.connect() as db:
+        status = db.execute(sa.text("select status from episode")).scalar_one()
+    assert status == "active"
+
+
+async def test_at_the_emergency_question_the_second_reader_only_asks_again(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))  # the check-in opens on the emergency re-screen
+    replies = await bot.say(UNNAMED_SIGN)
+    text = _texts(replies)
+    assert "Call 999" not in text and "couldn't tell" in text
+    assert "Do you have any of these right now?" in (replies[-1].text or "")
+    with bot.coach.engine.connect() as db:
+        status = db.execute(sa.text("select status from episode")).scalar_one()
+    assert status == "active"

@@ -240,7 +240,12 @@ def _text(
     if reading.crisis and not (consented and reading.present):
         return free_text.crisis(coaching, session, person)
     if person is None or person.consent_at is None:
-        if reading.present or reading.asked or reading.asks_about_signs:
+        if (
+            reading.present
+            or reading.asked
+            or reading.asks_about_signs
+            or reading.possible_emergency
+        ):
             return Outcome([control.emergency_info(coaching, person)])
         return _start(coaching, session, user, person)
     turn = coaching.turn(session, person)

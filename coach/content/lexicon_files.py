@@ -7,6 +7,7 @@ the words are read here (fast); the spaCy reader is built from them lazily.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +31,7 @@ FREE_TEXT_UI = [
     "idle_safety_net",
     "btn_something_new",
     "something_new_intro",
+    "possible_intro",
     "checkin_soon",
 ]
 
@@ -54,6 +56,10 @@ def load_lexicon(folder: Path, sources: Mapping[str, object], language: str = "e
             raise ContentError(f"{path}: entry source names unknown source {source!r}")
         parsed.append((str(path), data))
     try:
-        return build_lexicon(parsed, language)
+        lexicon = build_lexicon(parsed, language)
     except LexiconError as exc:
         raise ContentError(str(exc)) from None
+    # The second reader (coach/clinical/understanding/whole_message.py), where the language has
+    # one: `content/<language>/model/whole_message.json.gz`, read when the reader is built.
+    model = folder.parent / "model" / "whole_message.json.gz"
+    return dataclasses.replace(lexicon, model=str(model)) if model.is_file() else lexicon

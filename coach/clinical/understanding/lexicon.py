@@ -85,6 +85,8 @@ class Lexicon:
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> source id
     masks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # mask -> concepts hidden
     language: str = "en"  # the spaCy language whose tokenizer and stop words the reader uses
+    # The second reader's weights (whole_message.py), where the language has one.
+    model: str | None = None
 
     def fingerprint(self) -> tuple[object, ...]:
         """What the built reader depends on: equal lexicons share one reader per process."""
@@ -98,6 +100,7 @@ class Lexicon:
             tuple(sorted(self.known_words)),
             tuple(sorted(self.masks.items())),
             self.language,
+            self.model,
         )
 
 

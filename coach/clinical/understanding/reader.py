@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from itertools import islice, product
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from rapidfuzz import fuzz, process
@@ -68,7 +69,12 @@ class Reader:
         import spacy
         from spacy.matcher import PhraseMatcher
 
+        # numpy, like spaCy, is loaded with the reader, off the start-up path.
+        from coach.clinical.understanding.whole_message import WholeMessageModel, second_reading
+
         self.lexicon = lexicon
+        self.model = WholeMessageModel.load(Path(lexicon.model)) if lexicon.model else None
+        self.second_reading = second_reading
         # The blank pipeline of the lexicon's language: its tokenizer ("j'ai", "can't") and
         # stop words; no model is downloaded.
         self.nlp = spacy.blank(lexicon.language)
@@ -315,7 +321,8 @@ class Reader:
             for i in asked_now:
                 mentions[i] = replace(mentions[i], status=Status.ASKED)
         denies = any(kind_of(c) in ("negation_before", "negation_after") for c in longest(cues))
-        return Reading(tuple(mentions), crisis, denies, asks_about_signs)
+        reading = Reading(tuple(mentions), crisis, denies, asks_about_signs)
+        return self.second_reading(self.model, text[:MAX_CHARS], reading)
 
     @staticmethod
     def _answered_no(doc: Doc, sents: list[Any], index: int, next_cues: list[Match]) -> bool:

@@ -30,6 +30,10 @@ class Reading:
     crisis: bool = False
     denies: bool = False  # the message says "no", "not", "none", "… is fine" somewhere
     asks_about_signs: bool = False  # "what are the red flags?", "when should I go to A&E?"
+    # No sign found, but the second reader (whole_message.py) reads the message as a possible
+    # emergency: a reason to ask the emergency question, never to name a sign or to alarm.
+    possible_emergency: bool = False
+    possible_words: str = ""  # the words that weighed most in that reading
 
     @property
     def present(self) -> list[Mention]:
@@ -71,4 +75,6 @@ class Reading:
         top = self.top_tier
         if top is not None:
             return top.name.lower()
-        return "question" if self.asked or self.asks_about_signs else "none"
+        if self.asked or self.asks_about_signs:
+            return "question"
+        return "emergency" if self.possible_emergency else "none"

@@ -94,7 +94,7 @@ def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
         _record(turn, f"screened_{present[0].tier.name.lower()}", present)
         return screen(turn, present[0])
     if "none" in offered and _asks_for_signs(turn):
-        if reading.only_denials:
+        if reading.only_denials and not reading.possible_emergency:
             _record(turn, "denial_taken_as_none", reading.set_aside)
             note = Reply(turn.content.ui("screen_none_taken", number=turn.number))
             return TypedAnswer("none", note)
@@ -103,6 +103,16 @@ def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
     if reading.asked or reading.asks_about_signs:
         _record(turn, "asked_about_signs", reading.asked)
         return asked(turn, reading.asked)
+    if reading.possible_emergency:
+        typed_readings.record(
+            turn.session,
+            person=turn.person,
+            episode=repo.open_episode(turn.session, turn.person),
+            decision="screened_possible_emergency",
+            mentions=[{"sign": None, "tier": "EMERGENCY", "words": reading.possible_words}],
+            at=turn.clock.now(),
+        )
+        return possible_emergency(turn)
     return None
 
 
@@ -138,6 +148,18 @@ def something_new(turn: Turn) -> Outcome:
     if person.flow and person.flow.startswith("screen:"):
         return Outcome([ask_again(turn)])
     text = f"{content.ui('something_new_intro')}\n\n{content.question('emergency').text}"
+    return Outcome([ask(turn, "screen:emergency", "emergency", {"resume": resume}, text)])
+
+
+def possible_emergency(turn: Turn) -> Outcome:
+    """No sign named, but the second reader reads a possible emergency in the message: the
+    emergency question with the whole list (it names no sign: it cannot know which one), then
+    back to whatever was waiting."""
+    person, content = turn.person, turn.content
+    resume = {"flow": person.flow, "data": person.flow_data} if person.flow else None
+    if person.flow and person.flow.startswith("screen:"):
+        resume = person.flow_data.get("resume")  # a screening question replaces another
+    text = f"{content.ui('possible_intro')}\n\n{content.question('emergency').text}"
     return Outcome([ask(turn, "screen:emergency", "emergency", {"resume": resume}, text)])
 
 

@@ -1,0 +1,106 @@
+"""The second reader (coach/clinical/understanding/whole_message.py): its scoring is
+scikit-learn's, the shipped weights are what training gives today, and what it may decide."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import train_whole_message as training
+from bench.freetext_report import CORPORA, default_reader, load_cases
+from coach.clinical.understanding import Status
+from coach.clinical.understanding.whole_message import WholeMessageModel, char_ngrams
+
+pytest.importorskip("sklearn", reason="scikit-learn (a development dependency) fits the model")
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[Any, int]:
+    cases = training.training_cases()
+    return training.fit(cases), len(cases)
+
+
+def test_scoring_is_scikit_learns_to_the_last_digit(
+    fitted: tuple[Any, int], tmp_path: Path
+) -> None:
+    model, n = fitted
+    path = tmp_path / "model.json.gz"
+    path.write_bytes(training.serialise(training.export(model, n, digits=None)))
+    mine = WholeMessageModel.load(path)
+    texts = [c.text for name in CORPORA for c in load_cases(CORPORA[name])]
+    texts += ["", "a", "!!", "I", "  spaced   out\n\twords  ", "x" * 4000, "ça va 🙂 très bien"]
+    theirs = model.decision_function(texts)
+    worst = max(abs(mine.decision(t) - float(s)) for t, s in zip(texts, theirs, strict=True))
+    assert worst < 1e-9
+
+
+def test_the_shipped_model_is_the_one_training_gives_today(fitted: tuple[Any, int]) -> None:
+    model, n = fitted
+    shipped = training.MODEL_PATH.read_bytes()
+    assert shipped == training.serialise(training.export(model, n)), (
+        "content/en/model/whole_message.json.gz is stale: python -m bench.train_whole_message"
+    )
+    data = json.loads(gzip.decompress(shipped))
+    assert data["trained_on"] == n and data["threshold"] == training.THRESHOLD
+
+
+def test_still_blind_sets_are_not_trained_on() -> None:
+    assert "blind14" not in training.TRAINING_SETS and "blind15" not in training.TRAINING_SETS
+
+
+@pytest.mark.parametrize("word", ["a", "ab", "abc", "abcd", "abcdefgh"])
+def test_short_words_give_the_char_wb_terms_of_scikit_learn(word: str) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()
+    assert char_ngrams(word, 2, 5) == analyzer(word)
+
+
+# ------------------------------------------------------------------ what it may decide
+
+READER = default_reader("en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "things just aren't working right downstairs since the spasm",
+        "my wedding tackle is on strike since the back went",
+    ],
+)
+def test_what_the_lexicon_misses_it_reads_as_a_possible_emergency(text: str) -> None:
+    reading = READER.read(text)
+    assert not reading.mentions  # the lexicon found nothing
+    assert reading.possible_emergency and reading.outcome() == "emergency"
+    assert reading.possible_words and all(w in text for w in reading.possible_words.split())
+    assert reading.top_tier is None  # no sign named: at the emergency question, never an alarm
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pain is a 5 today, heat pad is lovely",
+        "no accidents, waterworks fine, legs fine",
+        "my grandad had a stroke last year",
+        "the ice pack helped and i walked to the shop",
+    ],
+)
+def test_ordinary_messages_and_denials_stay_quiet(text: str) -> None:
+    assert not READER.read(text).possible_emergency
+
+
+def test_someone_elses_sign_is_never_read_as_the_persons_own() -> None:
+    reading = READER.read("typing for my husband, he hasn't been able to pee since this morning")
+    assert any(m.status == Status.OTHER_PERSON for m in reading.mentions)
+    assert READER.model is not None
+    assert READER.model.probability(reading.mentions[0].words + " since this morning") > 0.5
+    assert not reading.possible_emergency and reading.outcome() == "none"
+
+
+def test_a_question_stays_a_question() -> None:
+    reading = READER.read("is it bad if my legs tingle?")
+    assert reading.outcome() == "question" and not reading.possible_emergency
