@@ -68,6 +68,10 @@ CORPORA = {
     "blind12": ROOT / "tests" / "corpus" / "blind12",
     # A thirteenth (US and Canadian texting; UK, Irish, Australian and New Zealand), measured last.
     "blind13": ROOT / "tests" / "corpus" / "blind13",
+    # Two more, the first measures with the second reader (whole_message.py): older UK and Irish
+    # people and young US texters; world Englishes and people who minimise.
+    "blind14": ROOT / "tests" / "corpus" / "blind14",
+    "blind15": ROOT / "tests" / "corpus" / "blind15",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
