@@ -175,12 +175,8 @@ class CorpusReport:
     def false_alarms(self) -> list[Scored]:
         """An emergency sign read as the person's own in a denial, someone else's sign or the
         past: typed at the emergency question, it would bring the EMERGENCY advice. (The second
-        reader's possible emergency only ever asks: there, it is asked again.)"""
-        return [
-            s
-            for s in self.of("none")
-            if s.case.kind in SET_ASIDE_KINDS and s.reading.top_tier == Tier.EMERGENCY
-        ]
+        reader's possible emergency only ever asks; a sign it doubts is confirmed first.)"""
+        return [s for s in self.of("none") if s.case.kind in SET_ASIDE_KINDS and _alarms(s)]
 
     @property
     def second_reader(self) -> tuple[int, int]:
@@ -211,11 +207,13 @@ class CorpusReport:
             "  (EMERGENCY from a denial, someone else or the past)"
         )
         reached, asked = self.second_reader
+        confirm = sum(1 for s in self.of("emergency") if s.reading.doubted)
         lines.append(
             f"  {'second reader':<22}{reached:>4} emergency reports reached only by it, "
-            f"{asked} of the false questions asked by it"
+            f"{asked} of the false questions asked by it, {confirm} emergency reports to "
+            "confirm with a tap at the emergency question"
         )
-        alarms = sum(1 for s in self.of("question") if s.reading.top_tier == Tier.EMERGENCY)
+        alarms = sum(1 for s in self.of("question") if _alarms(s))
         lines.append(f"  {'questions alarmed':<22}{alarms:>4}/{len(self.of('question')):<4}")
         mean = statistics.mean(self.seconds) * 1000
         p99 = sorted(self.seconds)[int(0.99 * (len(self.seconds) - 1))] * 1000
@@ -243,6 +241,11 @@ class CorpusReport:
             lines.append("  taken wrong:")
             lines.extend(f"    {s.describe()}" for s in self.misses)
         return "\n".join(lines)
+
+
+def _alarms(s: Scored) -> bool:
+    """Typed at the emergency question, the message would bring the EMERGENCY advice."""
+    return s.reading.top_tier == Tier.EMERGENCY and not s.reading.doubted
 
 
 def _pct(hit: int, n: int) -> str:

@@ -87,13 +87,18 @@ def training_without(name: str) -> list[Case]:
 def _row(name: str, f: list[int], w: list[int]) -> str:
     first, second = f"{100 * f[0] / f[1]:.1f} %", f"{100 * w[0] / w[1]:.1f} %"
     questions = f"{100 * f[2] / f[3]:.1f} % -> {100 * w[2] / w[3]:.1f} %"
-    return f"| {name} | {f[1]} | {f[0]} ({first}) | {w[0]} ({second}) | {questions} |"
+    alarms = f"{f[4]} -> {w[4]} of {f[5]}"
+    return f"| {name} | {f[1]} | {f[0]} ({first}) | {w[0]} ({second}) | {questions} | {alarms} |"
 
 
 def main() -> int:
-    totals = {"first": [0, 0, 0, 0], "with": [0, 0, 0, 0]}  # hit, emergencies, fq, sign-free
-    print("| set | emergencies | first reading | with the second reader | false questions |")
-    print("|---|---|---|---|---|")
+    # emergencies reached, emergencies, false questions, sign-free, alarms, set-aside messages
+    totals = {"first": [0] * 6, "with": [0] * 6}
+    print(
+        "| set | emergencies | first reading | with the second reader | false questions "
+        "| alarms (denial, other, past) |"
+    )
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as workdir:
         for name in BLIND_SETS:
             cases = [c for c in load_cases(CORPORA[name]) if c.kind != "proxy"]
@@ -106,7 +111,7 @@ def main() -> int:
             ]
             model = training.fit(training_without(name))
             probability = model.predict_proba([c.text for c in cases])[:, 1]
-            row: dict[str, list[int]] = {"first": [0, 0, 0, 0], "with": [0, 0, 0, 0]}
+            row: dict[str, list[int]] = {"first": [0] * 6, "with": [0] * 6}
             for case, reading, p in zip(cases, old, probability, strict=True):
                 outcome, aside = str(reading["outcome"]), list(reading["set_aside"])  # type: ignore[call-overload]
                 limit = training.THRESHOLD_SET_ASIDE if aside else training.THRESHOLD

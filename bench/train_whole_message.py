@@ -22,8 +22,8 @@ from bench.freetext_report import CORPORA, ROOT, Case, load_cases
 
 MODEL_PATH = ROOT / "content" / "en" / "model" / "whole_message.json.gz"
 
-# Every English set whose first reading is on record. blind14 and blind15 are still blind.
-TRAINING_SETS = ("dev", "heldout", *(f"blind{n}" for n in ("", *range(2, 14))))
+# Every English set whose first reading is on record (blind16 and blind17 are still blind).
+TRAINING_SETS = ("dev", "heldout", *(f"blind{n}" for n in ("", *range(2, 16))))
 
 # Chosen by a leave-one-blind-set-out measure over the thirteen blind sets (bench/README.md §6):
 # C and the n-gram ranges changed recall by under half a point; the thresholds trade recall
@@ -35,6 +35,10 @@ CHAR_NGRAMS = (2, 5)
 MIN_DF = 2
 THRESHOLD = 0.6
 THRESHOLD_SET_ASIDE = 0.9
+# Below this, an emergency sign the lexicon found is confirmed with one tap before it is taken
+# as the answer at the emergency question: in the leave-one-out measure, 21 of 38 alarms from
+# denials, others and the past were below it, and 6 of 1,870 emergencies the lexicon found.
+CONFIRM_BELOW = 0.15
 DIGITS = 9  # significant digits kept in the shipped file
 
 
@@ -92,6 +96,7 @@ def export(model: Any, trained_on: int, *, digits: int | None = DIGITS) -> dict[
         "intercept": keep(regression.intercept_[0]),
         "threshold": THRESHOLD,
         "threshold_set_aside": THRESHOLD_SET_ASIDE,
+        "confirm_below": CONFIRM_BELOW,
         "blocks": blocks,
     }
 

@@ -232,3 +232,22 @@ async def test_at_the_emergency_question_the_second_reader_only_asks_again(
     with bot.coach.engine.connect() as db:
         status = db.execute(sa.text("select status from episode")).scalar_one()
     assert status == "active"
+
+
+async def test_a_sign_the_second_reader_doubts_is_confirmed_with_a_tap_not_taken_as_an_alarm(
+    bot: BotHarness,
+) -> None:
+    await bot.onboard()
+    await bot.symptom_check(SELF_CARE_CHECK)
+    await bot.advance_to(at(2, 19, 0))  # the check-in opens on the emergency re-screen
+    replies = await bot.say("the baby peed on me during the nappy change lol, anyway back is a 5")
+    text = _texts(replies)
+    assert "Call 999" not in text
+    assert "You mentioned" in text and "Is that happening now?" in text
+    assert "Do you have any of these right now?" in (replies[-1].text or "")
+    assert _typed_readings(bot)[-1][0] == "typed_sign_to_confirm"
+    with bot.coach.engine.connect() as db:
+        status = db.execute(sa.text("select status from episode")).scalar_one()
+    assert status == "active"
+    replies = await bot.tap("None of these")
+    assert "How bad is the pain" in (replies[-1].text or "")  # the check-in carries on

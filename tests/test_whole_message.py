@@ -12,6 +12,7 @@ import pytest
 
 from bench import train_whole_message as training
 from bench.freetext_report import CORPORA, default_reader, load_cases
+from coach.clinical.tiers import Tier
 from coach.clinical.understanding import Status
 from coach.clinical.understanding.whole_message import WholeMessageModel, char_ngrams
 
@@ -49,7 +50,7 @@ def test_the_shipped_model_is_the_one_training_gives_today(fitted: tuple[Any, in
 
 
 def test_still_blind_sets_are_not_trained_on() -> None:
-    assert "blind14" not in training.TRAINING_SETS and "blind15" not in training.TRAINING_SETS
+    assert "blind16" not in training.TRAINING_SETS and "blind17" not in training.TRAINING_SETS
 
 
 @pytest.mark.parametrize("word", ["a", "ab", "abc", "abcd", "abcdefgh"])
@@ -104,3 +105,10 @@ def test_someone_elses_sign_is_never_read_as_the_persons_own() -> None:
 def test_a_question_stays_a_question() -> None:
     reading = READER.read("is it bad if my legs tingle?")
     assert reading.outcome() == "question" and not reading.possible_emergency
+
+
+def test_an_emergency_sign_the_whole_message_does_not_support_is_doubted() -> None:
+    misread = READER.read("the baby peed on me during the nappy change lol, anyway back is a 5")
+    assert misread.top_tier == Tier.EMERGENCY and misread.doubted
+    meant = READER.read("no wee since breakfast and it feels blocked")
+    assert meant.top_tier == Tier.EMERGENCY and not meant.doubted

@@ -34,6 +34,10 @@ class Reading:
     # emergency: a reason to ask the emergency question, never to name a sign or to alarm.
     possible_emergency: bool = False
     possible_words: str = ""  # the words that weighed most in that reading
+    # An emergency sign found by the lexicon that the second reader finds very unlikely (often
+    # a denial or someone else's sign misread): typed at the emergency question, it is
+    # confirmed with one tap rather than taken as the answer.
+    doubted: bool = False
 
     @property
     def present(self) -> list[Mention]:

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from coach.clinical.tiers import Tier
 from coach.clinical.understanding.reading import Reading, Status
 
 # scikit-learn's default token pattern and its whitespace folding for char_wb.
@@ -98,6 +99,11 @@ class _Block:
             self._columns_of_word[word] = found
         return found
 
+    def columns_of_words(self, word: str) -> list[int]:
+        """The word terms made from one whitespace-separated word: its tokens alone."""
+        tokens = _WORD.findall(word.lower())
+        return [self.column[t] for t in tokens if t in self.column]
+
     def columns(self, text: str) -> npt.NDArray[np.intp]:
         """Every known term of the message, as columns, with repeats."""
         if self.analyzer != "char_wb":
@@ -125,6 +131,7 @@ class WholeMessageModel:
     intercept: float
     threshold: float  # ask when the probability is above this
     threshold_set_aside: float  # ... or above this when the signs found were all set aside
+    confirm_below: float  # an emergency sign the lexicon found is confirmed first below this
     trained_on: int  # messages
 
     @classmethod
@@ -144,6 +151,7 @@ class WholeMessageModel:
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
             threshold_set_aside=float(data["threshold_set_aside"]),
+            confirm_below=float(data["confirm_below"]),
             trained_on=int(data["trained_on"]),
         )
 
@@ -160,31 +168,41 @@ class WholeMessageModel:
 
     def words_behind(self, text: str, most: int = 4) -> str:
         """The words of the message that weighed most towards the score, in the message's order:
-        kept with the decision (transparency), never logged."""
+        kept with the decision (transparency), never logged. Each term's share goes to the word
+        it was made from (word pairs, made from two, are left out)."""
         words = _SPACES.sub(" ", text).split()
         weight = [0.0] * len(words)
         for block in self.blocks:
-            if block.analyzer != "char_wb":
-                continue
             ids, parts = block.shares(text)
             shares = dict(zip(ids.tolist(), parts.tolist(), strict=True))
-            per_word = [block.columns_of_word(w) for w in block.words(text)]
-            times = Counter(i for ids in per_word for i in ids.tolist())
-            for index, ids in enumerate(per_word):
-                weight[index] += sum(shares[i] / times[i] for i in ids.tolist())
+            if block.analyzer == "char_wb":
+                per_word = [block.columns_of_word(w.lower()).tolist() for w in words]
+            else:
+                per_word = [block.columns_of_words(w) for w in words]
+            times = Counter(i for ids_of_word in per_word for i in ids_of_word)
+            for index, ids_of_word in enumerate(per_word):
+                weight[index] += sum(shares.get(i, 0.0) / times[i] for i in ids_of_word)
         top = sorted((i for i, w in enumerate(weight) if w > 0), key=lambda i: -weight[i])[:most]
         picked = [_STRIP.sub("", words[i]) for i in sorted(top)]
         return " ".join(w for w in picked if w)
 
-
 def second_reading(model: WholeMessageModel | None, text: str, reading: Reading) -> Reading:
-    """Where the lexicon found no sign of the person's own and no question, the second reader
-    may still read a possible emergency in the whole message: with a higher bar when the signs
-    found were denied or past, and not at all about someone else (it cannot tell whose sign it
-    reads; the answer to someone else's emergency says where help is)."""
-    if model is None or reading.present or reading.asked or reading.asks_about_signs:
+    """What the second reader adds to the lexicon's reading.
+
+    - No sign of the person's own and no question: a possible emergency when the whole message
+      reads as one (a higher bar when the signs found were denied or past; never about someone
+      else: it cannot tell whose sign it reads, and the answer to someone else's emergency says
+      where help is).
+    - An emergency sign found: doubted when the whole message reads as very unlikely to be one.
+    """
+    if model is None or reading.asked or reading.asks_about_signs:
         return reading
-    if any(m.status == Status.OTHER_PERSON for m in reading.mentions):
+    top = reading.top_tier
+    if top == Tier.EMERGENCY:
+        if model.probability(text) < model.confirm_below:
+            return replace(reading, doubted=True)
+        return reading
+    if top is not None or any(m.status == Status.OTHER_PERSON for m in reading.mentions):
         return reading
     if not model.possible_emergency(text, set_aside=bool(reading.set_aside)):
         return reading

@@ -10,7 +10,9 @@ In every state, as the router orders it:
   EMERGENCY advice; anywhere else, the explicit screening question of its tier, naming what was
   understood, with one tap to confirm and the full list beside it;
 - only denials at such a question: taken as "none of these", and said so; anything unclear there
-  is asked again, never taken as an alarm;
+  is asked again, never taken as an alarm; an emergency sign that the second reader finds very
+  unlikely in the whole message (a denial or someone else's sign misread) is named and asked
+  again, to be confirmed with one tap;
 - a question about a sign: the emergency signs with the number, then a short answer;
 - signs only denied, someone else's or in the past: one short, kind answer;
 - anything not understood during a plan: the short answer and a one-tap "Something new or
@@ -85,6 +87,12 @@ def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
     offered = {value for value, _ in options_of(turn.person)} if turn.person.flow else set()
     for mention in present:
         if mention.sign in offered:  # the waiting question offers it: the typed sign answers it
+            if reading.doubted and mention.tier == Tier.EMERGENCY:
+                # The two readers disagree: one tap to confirm, never an alarm from a misreading.
+                _record(turn, "typed_sign_to_confirm", [mention])
+                reason = turn.content.rule_reason(mention.sign)
+                said = Reply(turn.content.ui("screen_mentioned", reason=reason))
+                return Outcome([said, ask_again(turn)])
             _record(turn, "answered_in_words", [mention])
             return TypedAnswer(mention.sign)
     if present and present[0].tier == Tier.SOON and present[0].sign == "low_mood":
