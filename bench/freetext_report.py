@@ -72,6 +72,10 @@ CORPORA = {
     # people and young US texters; world Englishes and people who minimise.
     "blind14": ROOT / "tests" / "corpus" / "blind14",
     "blind15": ROOT / "tests" / "corpus" / "blind15",
+    # Measured with the second reader retrained on the two above: check-in replies from people
+    # with other conditions, metaphors and hints; a varied cross-section, hard negatives.
+    "blind16": ROOT / "tests" / "corpus" / "blind16",
+    "blind17": ROOT / "tests" / "corpus" / "blind17",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{

@@ -116,10 +116,17 @@ def main() -> int:
                 outcome, aside = str(reading["outcome"]), list(reading["set_aside"])  # type: ignore[call-overload]
                 limit = training.THRESHOLD_SET_ASIDE if aside else training.THRESHOLD
                 possible = outcome == "none" and "other_person" not in aside and p > limit
+                doubted = outcome == "emergency" and p < training.CONFIRM_BELOW
                 for label, out in (
                     ("first", outcome),
                     ("with", "emergency" if possible else outcome),
                 ):
+                    if case.expect == "none" and case.kind in ("denial", "other_person", "past"):
+                        # An emergency sign read in it: advice at the emergency question, unless
+                        # the second reader doubts it (then confirmed with a tap).
+                        alarm = outcome == "emergency" and not (label == "with" and doubted)
+                        row[label][4] += alarm
+                        row[label][5] += 1
                     if case.expect == "emergency":
                         row[label][0] += out == "emergency"
                         row[label][1] += 1
