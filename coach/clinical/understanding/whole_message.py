@@ -186,6 +186,7 @@ class WholeMessageModel:
         picked = [_STRIP.sub("", words[i]) for i in sorted(top)]
         return " ".join(w for w in picked if w)
 
+
 def second_reading(model: WholeMessageModel | None, text: str, reading: Reading) -> Reading:
     """What the second reader adds to the lexicon's reading.
 
