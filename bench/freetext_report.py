@@ -76,6 +76,10 @@ CORPORA = {
     # with other conditions, metaphors and hints; a varied cross-section, hard negatives.
     "blind16": ROOT / "tests" / "corpus" / "blind16",
     "blind17": ROOT / "tests" / "corpus" / "blind17",
+    # Measured with the second reader retrained on blind16-17: hurried phone typing, what people
+    # notice and do; life situations, sport and work, regional Englishes.
+    "blind18": ROOT / "tests" / "corpus" / "blind18",
+    "blind19": ROOT / "tests" / "corpus" / "blind19",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
