@@ -112,15 +112,17 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind8": (189, 0),
     "blind9": (187, 0),
     "blind10": (179, 0),
-    "blind11": (181, 0),
+    "blind11": (182, 0),
     "blind12": (182, 0),
     "blind13": (181, 0),
     "blind14": (190, 0),
     "blind15": (190, 0),
     "blind16": (195, 0),
-    "blind17": (191, 0),
+    "blind17": (191, 1),
     "blind18": (190, 0),
     "blind19": (187, 0),
+    "blind20": (180, 0),
+    "blind21": (185, 0),
 }
 
 
