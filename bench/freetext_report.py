@@ -84,6 +84,10 @@ CORPORA = {
     # relatives and the past (chosen after blind19); two hundred people; a chat log over a week.
     "blind20": ROOT / "tests" / "corpus" / "blind20",
     "blind21": ROOT / "tests" / "corpus" / "blind21",
+    # Measured with the second reader retrained on blind20-21: hard voices of the writer's own
+    # choice, negatives in the words of reports; very short replies, half-medical vocabulary.
+    "blind22": ROOT / "tests" / "corpus" / "blind22",
+    "blind23": ROOT / "tests" / "corpus" / "blind23",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
