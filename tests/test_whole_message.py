@@ -112,3 +112,27 @@ def test_an_emergency_sign_the_whole_message_does_not_support_is_doubted() -> No
     assert misread.top_tier == Tier.EMERGENCY and misread.doubted
     meant = READER.read("no wee since breakfast and it feels blocked")
     assert meant.top_tier == Tier.EMERGENCY and not meant.doubted
+
+
+def test_a_content_copy_without_the_model_still_starts_and_says_so_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import shutil
+
+    from coach.content import load_content
+    from coach.content.location import content_root
+
+    copy = tmp_path / "content"
+    shutil.copytree(content_root(), copy)
+    assert load_content(copy, "en").lexicon.model is not None  # type: ignore[union-attr]
+    shutil.rmtree(copy / "en" / "model")
+    with caplog.at_level(logging.WARNING):
+        lexicon = load_content(copy, "en").lexicon
+    assert lexicon is not None and lexicon.model is None
+    lines = [r.getMessage() for r in caplog.records if "model" in r.getMessage()]
+    assert len(lines) == 1 and "COACH_CONTENT_DIR" in lines[0] and "\n" not in lines[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_content(copy, "fr")  # no language but English has a model: nothing to say
+    assert not [r for r in caplog.records if "model" in r.getMessage()]

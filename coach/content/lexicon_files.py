@@ -8,12 +8,17 @@ the words are read here (fast); the spaCy reader is built from them lazily.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
 from coach.clinical.understanding import Lexicon, LexiconError, build_lexicon
+from coach.content.location import content_root
+
+log = logging.getLogger(__name__)
+MODEL_FILE = Path("model") / "whole_message.json.gz"
 
 __all__ = ["FREE_TEXT_UI", "Lexicon", "load_lexicon"]
 
@@ -61,5 +66,15 @@ def load_lexicon(folder: Path, sources: Mapping[str, object], language: str = "e
         raise ContentError(str(exc)) from None
     # The second reader (coach/clinical/understanding/whole_message.py), where the language has
     # one: `content/<language>/model/whole_message.json.gz`, read when the reader is built.
-    model = folder.parent / "model" / "whole_message.json.gz"
-    return dataclasses.replace(lexicon, model=str(model)) if model.is_file() else lexicon
+    model = folder.parent / MODEL_FILE
+    if model.is_file():
+        return dataclasses.replace(lexicon, model=str(model))
+    if (content_root() / language / MODEL_FILE).is_file():
+        log.warning(
+            "%s is missing: typed %s messages are read by the lexicon alone; copy model/ from "
+            "the coach's own content/ into COACH_CONTENT_DIR's %s/ folder",
+            model,
+            language,
+            language,
+        )
+    return lexicon
