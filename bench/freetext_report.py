@@ -349,10 +349,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=(*CORPORA, "all"), default="all")
     parser.add_argument("--misses", action="store_true", help="list every message taken wrong")
+    parser.add_argument(
+        "--lexicon-only",
+        action="store_true",
+        help="read without the second reader (the baseline, measured in the same way)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     reader = default_reader()
     print(f"reader built in {time.perf_counter() - started:.2f} s (spaCy import included)")
+    if args.lexicon_only:
+        reader.model = None
     names = [n for n in CORPORA if CORPORA[n].exists()] if args.corpus == "all" else [args.corpus]
     readers = {"en": reader}
     failed = False
