@@ -22,8 +22,9 @@ from bench.freetext_report import CORPORA, ROOT, Case, load_cases
 
 MODEL_PATH = ROOT / "content" / "en" / "model" / "whole_message.json.gz"
 
-# Every English set whose first reading is on record (blind22 and blind23 are still blind).
-TRAINING_SETS = ("dev", "heldout", *(f"blind{n}" for n in ("", *range(2, 22))))
+# Every English set whose first reading is on record in bench/README.md: a new blind set joins
+# only after it has been measured once (tests/test_whole_message.py checks this).
+TRAINING_SETS = ("dev", "heldout", *(f"blind{n}" for n in ("", *range(2, 24))))
 
 # Chosen by a leave-one-blind-set-out measure over the thirteen blind sets (bench/README.md §6):
 # C and the n-gram ranges changed recall by under half a point; the thresholds trade recall

@@ -121,8 +121,10 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind17": (191, 1),
     "blind18": (190, 0),
     "blind19": (187, 0),
-    "blind20": (180, 0),
+    "blind20": (179, 0),
     "blind21": (185, 0),
+    "blind22": (184, 0),
+    "blind23": (189, 0),
 }
 
 
