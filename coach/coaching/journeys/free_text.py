@@ -23,6 +23,7 @@ Every decision taken from typed words is stored with the words that triggered it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -112,14 +113,8 @@ def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
         _record(turn, "asked_about_signs", reading.asked)
         return asked(turn, reading.asked)
     if reading.possible_emergency:
-        typed_readings.record(
-            turn.session,
-            person=turn.person,
-            episode=repo.open_episode(turn.session, turn.person),
-            decision="screened_possible_emergency",
-            mentions=[{"sign": None, "tier": "EMERGENCY", "words": reading.possible_words}],
-            at=turn.clock.now(),
-        )
+        unnamed = {"sign": None, "tier": "EMERGENCY", "words": reading.possible_words}
+        _record(turn, "screened_possible_emergency", [], unnamed)
         return possible_emergency(turn)
     return None
 
@@ -280,16 +275,22 @@ def button_expected(turn: Turn) -> Outcome:
     return Outcome([Reply(turn.content.ui("button_expected")), ask_again(turn)])
 
 
-def _record(turn: Turn, decision: str, mentions: list[Mention]) -> None:
-    """Keep the decision and the words that led to it, as a health answer of the person's."""
+def _record(
+    turn: Turn, decision: str, mentions: list[Mention], *unnamed: Mapping[str, object]
+) -> None:
+    """Keep the decision and the words that led to it, as a health answer of the person's (the
+    second reader's words name no sign: `unnamed`)."""
     typed_readings.record(
         turn.session,
         person=turn.person,
         episode=repo.open_episode(turn.session, turn.person),
         decision=decision,
         mentions=[
-            {"sign": m.sign, "tier": m.tier.name, "status": m.status.value, "words": m.words}
-            for m in mentions
+            *(
+                {"sign": m.sign, "tier": m.tier.name, "status": m.status.value, "words": m.words}
+                for m in mentions
+            ),
+            *unnamed,
         ],
         at=turn.clock.now(),
     )
