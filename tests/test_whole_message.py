@@ -140,3 +140,11 @@ def test_a_content_copy_without_the_model_still_starts_and_says_so_in_one_line(
     with caplog.at_level(logging.WARNING):
         load_content(copy, "fr")  # no language but English has a model: nothing to say
     assert not [r for r in caplog.records if "model" in r.getMessage()]
+
+
+def test_extreme_scores_give_a_probability_not_an_overflow() -> None:
+    model = READER.model
+    assert model is not None
+    far_below = WholeMessageModel(model.blocks, -1e4, 0.6, 0.9, 0.15, 0)
+    far_above = WholeMessageModel(model.blocks, 1e4, 0.6, 0.9, 0.15, 0)
+    assert far_below.probability("x") == 0.0 and far_above.probability("x") == 1.0

@@ -162,7 +162,10 @@ class WholeMessageModel:
         return self.intercept + sum(block.score(text) for block in self.blocks)
 
     def probability(self, text: str) -> float:
-        return 1.0 / (1.0 + math.exp(-self.decision(text)))
+        z = self.decision(text)
+        if z < 0:  # written so that exp never overflows
+            return math.exp(z) / (1.0 + math.exp(z))
+        return 1.0 / (1.0 + math.exp(-z))
 
     def possible_emergency(self, text: str, *, set_aside: bool = False) -> bool:
         limit = self.threshold_set_aside if set_aside else self.threshold
