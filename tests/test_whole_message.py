@@ -148,3 +148,20 @@ def test_extreme_scores_give_a_probability_not_an_overflow() -> None:
     far_below = WholeMessageModel(model.blocks, -1e4, 0.6, 0.9, 0.15, 0)
     far_above = WholeMessageModel(model.blocks, 1e4, 0.6, 0.9, 0.15, 0)
     assert far_below.probability("x") == 0.0 and far_above.probability("x") == 1.0
+
+
+def test_the_coach_reads_with_the_weights_alone_never_importing_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from bench.freetext_report import default_reader; "
+        "r = default_reader('en'); assert r.model is not None; "
+        "r.read('my wedding tackle is on strike since the back went'); "
+        "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    )
+    root = str(training.ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip() == "[]"
