@@ -165,3 +165,19 @@ def test_the_coach_reads_with_the_weights_alone_never_importing_scikit_learn() -
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("damage", [b"", b"not gzip at all", "gzip-of-wrong-json"])
+def test_a_damaged_model_file_is_one_line_and_the_lexicon_reads_on(
+    damage: bytes | str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    path = tmp_path / "whole_message.json.gz"
+    data = gzip.compress(b'{"blocks": 3}') if isinstance(damage, str) else damage
+    path.write_bytes(data)
+    with caplog.at_level(logging.WARNING):
+        assert WholeMessageModel.load_or_none(path) is None
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "lexicon alone" in lines[0] and "Traceback" not in caplog.text
+    assert WholeMessageModel.load_or_none(training.MODEL_PATH) is not None

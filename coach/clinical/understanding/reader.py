@@ -73,7 +73,7 @@ class Reader:
         from coach.clinical.understanding.whole_message import WholeMessageModel, second_reading
 
         self.lexicon = lexicon
-        self.model = WholeMessageModel.load(Path(lexicon.model)) if lexicon.model else None
+        self.model = WholeMessageModel.load_or_none(Path(lexicon.model)) if lexicon.model else None
         self.second_reading = second_reading
         # The blank pipeline of the lexicon's language: its tokenizer ("j'ai", "can't") and
         # stop words; no model is downloaded.

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, replace
@@ -41,6 +42,8 @@ import numpy.typing as npt
 
 from coach.clinical.tiers import Tier
 from coach.clinical.understanding.reading import Reading, Status
+
+log = logging.getLogger(__name__)
 
 # scikit-learn's default token pattern and its whitespace folding for char_wb.
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -156,6 +159,21 @@ class WholeMessageModel:
             confirm_below=float(data["confirm_below"]),
             trained_on=int(data["trained_on"]),
         )
+
+    @classmethod
+    def load_or_none(cls, path: Path) -> WholeMessageModel | None:
+        """The model, or None with one log line when the file cannot be read (a damaged copy in
+        COACH_CONTENT_DIR): typed messages are then read by the lexicon alone, never lost."""
+        try:
+            return cls.load(path)
+        except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning(
+                "%s cannot be read (%s): typed messages are read by the lexicon alone; copy "
+                "model/ again from the coach's own content/",
+                path,
+                type(exc).__name__,
+            )
+            return None
 
     def decision(self, text: str) -> float:
         """The logistic regression's decision function (log-odds) for the message."""
