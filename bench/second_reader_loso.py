@@ -2,12 +2,14 @@
 
     python -m bench.second_reader_loso
 
-For each English blind set that landed before the second reader (blind to blind15): the lexicon
-reader as it was when the set landed (a git worktree of the commit that added it, so before any
-widening the set led to) reads the set; a second reader is trained on every other measured set
+For each English blind set that has been measured (blind to blind23): the lexicon reader as it
+was when the set landed (a git worktree of the commit that added it, so before any widening the
+set led to) reads the set; a second reader, both heads, is trained on every other measured set
 (bench/train_whole_message.py's settings), leaving out this one and the dev examples written
 after blind sets were read (`widened*.yaml`); the combination is scored as the coach would act,
-the doubt check included. Needs git and the repository's history; about six minutes.
+the doubt checks included. From blind16 on, the commit that added a set already had a second
+reader: only its lexicon's reading is taken from there. Needs git and the repository's history;
+about ten minutes.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from pathlib import Path
 from bench import train_whole_message as training
 from bench.freetext_report import CORPORA, ROOT, Case, load_cases
 
-# The sets that landed before the second reader did (blind16 and later were first read with it).
-BLIND_SETS = ("blind", *(f"blind{n}" for n in range(2, 16)))
+# Every English blind set measured so far.
+BLIND_SETS = tuple(s for s in training.TRAINING_SETS if s.startswith("blind"))
+# The second head's confirm floors shown beside the one shipped.
+OWN_FLOORS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 # Run inside the old worktree: that commit's reader reads the set; one JSON line per message.
 _OLD_READER = """
@@ -41,8 +45,10 @@ else:
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.yaml")):
     for message in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]:
         r = reader.read(message["text"])
+        # The lexicon's own reading: a later commit's second reader may have added a question.
+        lexicon_outcome = "none" if getattr(r, "possible_emergency", False) else r.outcome()
         statuses = sorted(str(getattr(m.status, "value", m.status)) for m in r.set_aside)
-        print(json.dumps({"outcome": r.outcome(), "set_aside": statuses}))
+        print(json.dumps({"outcome": lexicon_outcome, "set_aside": statuses}))
 """
 
 
@@ -89,17 +95,23 @@ def _row(name: str, f: list[int], w: list[int]) -> str:
     first, second = f"{100 * f[0] / f[1]:.1f} %", f"{100 * w[0] / w[1]:.1f} %"
     questions = f"{100 * f[2] / f[3]:.1f} % -> {100 * w[2] / w[3]:.1f} %"
     alarms = f"{f[4]} -> {w[4]} of {f[5]}"
-    return f"| {name} | {f[1]} | {f[0]} ({first}) | {w[0]} ({second}) | {questions} | {alarms} |"
+    return (
+        f"| {name} | {f[1]} | {f[0]} ({first}) | {w[0]} ({second}) | {questions} | {alarms} "
+        f"| {w[6]} |"
+    )
 
 
 def main() -> int:
-    # emergencies reached, emergencies, false questions, sign-free, alarms, set-aside messages
-    totals = {"first": [0] * 6, "with": [0] * 6}
+    # emergencies reached, emergencies, false questions, sign-free, alarms, set-aside messages,
+    # emergencies the lexicon found that are confirmed with a tap first
+    totals = {"first": [0] * 7, "with": [0] * 7}
+    # per floor of the second head: alarms left, emergencies to confirm
+    floors = {floor: [0, 0] for floor in OWN_FLOORS}
     print(
         "| set | emergencies | first reading | with the second reader | false questions "
-        "| alarms (denial, other, past) |"
+        "| alarms (denial, other, past) | emergencies to confirm with a tap |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as workdir:
         for name in BLIND_SETS:
             cases = [c for c in load_cases(CORPORA[name]) if c.kind != "proxy"]
@@ -110,27 +122,35 @@ def main() -> int:
                 )
                 if c.kind != "proxy"
             ]
-            model = training.fit(training_without(name))
-            probability = model.predict_proba([c.text for c in cases])[:, 1]
-            row: dict[str, list[int]] = {"first": [0] * 6, "with": [0] * 6}
-            for case, reading, p in zip(cases, old, probability, strict=True):
+            training_cases = training_without(name)
+            texts = [c.text for c in cases]
+            probability = training.fit(training_cases).predict_proba(texts)[:, 1]
+            own = training.fit_own(training_cases).predict_proba(texts)[:, 1]
+            row: dict[str, list[int]] = {"first": [0] * 7, "with": [0] * 7}
+            for case, reading, p, o in zip(cases, old, probability, own, strict=True):
                 outcome, aside = str(reading["outcome"]), list(reading["set_aside"])  # type: ignore[call-overload]
                 limit = training.THRESHOLD_SET_ASIDE if aside else training.THRESHOLD
                 possible = outcome == "none" and "other_person" not in aside and p > limit
-                doubted = outcome == "emergency" and p < training.CONFIRM_BELOW
+                found = outcome == "emergency"
+                doubted = found and (p < training.CONFIRM_BELOW or o < training.OWN_CONFIRM_BELOW)
+                set_aside = case.expect == "none" and case.kind in training.SET_ASIDE_KINDS
+                for floor in OWN_FLOORS:
+                    kept = found and p >= training.CONFIRM_BELOW and o >= floor
+                    floors[floor][0] += set_aside and kept
+                    floors[floor][1] += case.expect == "emergency" and found and not kept
                 for label, out in (
                     ("first", outcome),
                     ("with", "emergency" if possible else outcome),
                 ):
-                    if case.expect == "none" and case.kind in ("denial", "other_person", "past"):
+                    if set_aside:
                         # An emergency sign read in it: advice at the emergency question, unless
                         # the second reader doubts it (then confirmed with a tap).
-                        alarm = outcome == "emergency" and not (label == "with" and doubted)
-                        row[label][4] += alarm
+                        row[label][4] += found and not (label == "with" and doubted)
                         row[label][5] += 1
                     if case.expect == "emergency":
                         row[label][0] += out == "emergency"
                         row[label][1] += 1
+                        row[label][6] += label == "with" and doubted
                     elif case.expect == "none":
                         row[label][2] += out in ("emergency", "urgent", "soon")
                         row[label][3] += 1
@@ -138,6 +158,10 @@ def main() -> int:
                 totals[label] = [a + b for a, b in zip(totals[label], row[label], strict=True)]
             print(_row(name, row["first"], row["with"]), flush=True)
     print(_row("**all**", totals["first"], totals["with"]))
+    emergencies = totals["with"][1]
+    print("\nthe second head's floor: alarms left, typed emergencies to confirm with a tap")
+    for floor, (alarms, confirm) in floors.items():
+        print(f"  below {floor}: {alarms} alarms, {confirm} ({100 * confirm / emergencies:.1f} %)")
     return 0
 
 

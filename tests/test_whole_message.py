@@ -21,33 +21,47 @@ pytest.importorskip("sklearn", reason="scikit-learn (a development dependency) f
 
 
 @pytest.fixture(scope="module")
-def fitted() -> tuple[Any, int]:
+def fitted() -> tuple[Any, int, Any]:
     cases = training.training_cases()
-    return training.fit(cases), len(cases)
+    return training.fit(cases), len(cases), training.fit_own(cases)
 
 
 def test_scoring_is_scikit_learns_to_the_last_digit(
-    fitted: tuple[Any, int], tmp_path: Path
+    fitted: tuple[Any, int, Any], tmp_path: Path
 ) -> None:
-    model, n = fitted
+    model, n, own = fitted
     path = tmp_path / "model.json.gz"
-    path.write_bytes(training.serialise(training.export(model, n, digits=None)))
+    path.write_bytes(training.serialise(training.export(model, n, own, digits=None)))
     mine = WholeMessageModel.load(path)
+    assert mine.own is not None
     texts = [c.text for name in CORPORA for c in load_cases(CORPORA[name])][::3]  # all kinds
     texts += ["", "a", "!!", "I", "  spaced   out\n\twords  ", "x" * 4000, "ça va 🙂 très bien"]
-    theirs = model.decision_function(texts)
-    worst = max(abs(mine.decision(t) - float(s)) for t, s in zip(texts, theirs, strict=True))
-    assert worst < 1e-9
+    for head, theirs in ((mine, model), (mine.own, own)):
+        scores = theirs.decision_function(texts)
+        worst = max(abs(head.decision(t) - float(s)) for t, s in zip(texts, scores, strict=True))
+        assert worst < 1e-9
 
 
-def test_the_shipped_model_is_the_one_training_gives_today(fitted: tuple[Any, int]) -> None:
-    model, n = fitted
-    shipped = training.MODEL_PATH.read_bytes()
-    assert shipped == training.serialise(training.export(model, n)), (
+def test_the_shipped_model_is_the_one_training_gives_today(fitted: tuple[Any, int, Any]) -> None:
+    model, n, own = fitted
+    assert training.same_model(training.shipped(), training.export(model, n, own)), (
         "content/en/model/whole_message.json.gz is stale: python -m bench.train_whole_message"
     )
-    data = json.loads(gzip.decompress(shipped))
+    data = json.loads(gzip.decompress(training.MODEL_PATH.read_bytes()))
     assert data["trained_on"] == n and data["threshold"] == training.THRESHOLD
+    assert data["own"]["confirm_below"] == training.OWN_CONFIRM_BELOW
+
+
+def test_a_model_differing_beyond_the_tolerance_is_not_the_same() -> None:
+    shipped = training.shipped()
+    changed = json.loads(json.dumps(shipped))
+    term, (idf, weight) = next(iter(changed["own"]["blocks"][0]["terms"].items()))
+    changed["own"]["blocks"][0]["terms"][term] = [idf, weight * (1 + 1e-9)]
+    assert training.same_model(shipped, changed)  # two machines' sums in another order
+    changed["own"]["blocks"][0]["terms"][term] = [idf, weight * (1 + 1e-4)]
+    assert not training.same_model(shipped, changed)
+    del changed["own"]["blocks"][0]["terms"][term]
+    assert not training.same_model(shipped, changed)
 
 
 def test_no_blind_set_is_trained_on_before_its_first_reading_is_on_record() -> None:
@@ -116,6 +130,45 @@ def test_an_emergency_sign_the_whole_message_does_not_support_is_doubted() -> No
     assert misread.top_tier == Tier.EMERGENCY and misread.doubted
     meant = READER.read("no wee since breakfast and it feels blocked")
     assert meant.top_tier == Tier.EMERGENCY and not meant.doubted
+
+
+def test_someone_elses_sign_the_lexicon_misreads_is_confirmed_first_by_the_second_head() -> None:
+    text = "a woman in my pilates class lost control of her bladder"
+    reading = READER.read(text)
+    assert READER.model is not None and READER.model.own is not None
+    # The lexicon's context misses "a woman in my pilates class"; the first head is unsure...
+    assert reading.top_tier == Tier.EMERGENCY
+    assert READER.model.probability(text) >= READER.model.confirm_below
+    # ...and the second head reads it as not the person's own: one tap to confirm, no alarm.
+    assert READER.model.own.probability(text) < READER.model.own_confirm_below
+    assert reading.doubted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes both legs feel weak and wobbly",
+        "yep the wee one, nothing is coming out",
+        "i leaked in my sleep and didnt wake",
+        "my legs both went dead this morning and it hasnt gone",
+    ],
+)
+def test_a_plain_report_of_the_persons_own_is_not_doubted(text: str) -> None:
+    reading = READER.read(text)
+    assert reading.top_tier == Tier.EMERGENCY and not reading.doubted
+
+
+def test_a_model_file_without_the_second_head_still_reads(tmp_path: Path) -> None:
+    data = training.shipped()
+    del data["own"]
+    path = tmp_path / "whole_message.json.gz"
+    path.write_bytes(training.serialise(data))
+    older = WholeMessageModel.load(path)
+    assert older.own is None
+    assert not older.doubts_emergency_sign("my legs both went dead this morning")
+    assert older.doubts_emergency_sign(
+        "the baby peed on me during the nappy change lol, anyway back is a 5"
+    )
 
 
 def test_a_content_copy_without_the_model_still_starts_and_says_so_in_one_line(
