@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from tests.support.bot_harness import SELF_CARE_CHECK, USER_ID, BotHarness, at
@@ -234,13 +235,31 @@ async def test_at_the_emergency_question_the_second_reader_only_asks_again(
     assert status == "active"
 
 
+@pytest.mark.parametrize(
+    ("typed", "then_tap", "answer"),
+    [
+        # The first head: the whole message is very unlikely to report a sign.
+        (
+            "the baby peed on me during the nappy change lol, anyway back is a 5",
+            "None of these",
+            "How bad is the pain",  # the check-in carries on
+        ),
+        # The second head: someone else's sign the lexicon misread as the person's own. The
+        # person can still confirm with one tap, and gets the EMERGENCY advice.
+        (
+            "a woman in my pilates class lost control of her bladder",
+            "Leaking or no control of bladder/bowels",
+            "Call 999",
+        ),
+    ],
+)
 async def test_a_sign_the_second_reader_doubts_is_confirmed_with_a_tap_not_taken_as_an_alarm(
-    bot: BotHarness,
+    bot: BotHarness, typed: str, then_tap: str, answer: str
 ) -> None:
     await bot.onboard()
     await bot.symptom_check(SELF_CARE_CHECK)
     await bot.advance_to(at(2, 19, 0))  # the check-in opens on the emergency re-screen
-    replies = await bot.say("the baby peed on me during the nappy change lol, anyway back is a 5")
+    replies = await bot.say(typed)
     text = _texts(replies)
     assert "Call 999" not in text
     assert "You mentioned" in text and "Is that happening now?" in text
@@ -249,5 +268,5 @@ async def test_a_sign_the_second_reader_doubts_is_confirmed_with_a_tap_not_taken
     with bot.coach.engine.connect() as db:
         status = db.execute(sa.text("select status from episode")).scalar_one()
     assert status == "active"
-    replies = await bot.tap("None of these")
-    assert "How bad is the pain" in (replies[-1].text or "")  # the check-in carries on
+    replies = await bot.tap(then_tap)
+    assert answer in _texts(replies)
