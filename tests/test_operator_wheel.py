@@ -9,6 +9,7 @@ line instead of downloading them; only the project itself comes from the wheel.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import subprocess
@@ -30,11 +31,23 @@ SHOW_CONTENT_ROOT = "from coach.content.location import content_root; print(cont
 
 def build_and_install_wheel(work: Path) -> Path:
     """Build the project's wheel and install it alone into a new venv under `work`."""
-    subprocess.run(
-        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"), str(ROOT)],
-        check=True,
-        timeout=120,
-    )
+    # setuptools builds in the checkout (build/, *.egg-info): one build at a time, whichever
+    # test worker asks (bin/run-tests runs the files on every core).
+    with open(ROOT / ".wheel-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [
+                *PIP,
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                str(work / "dist"),
+                str(ROOT),
+            ],
+            check=True,
+            timeout=120,
+        )
     wheel = next((work / "dist").glob("recovery_coach-*.whl"))
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
