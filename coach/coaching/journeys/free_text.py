@@ -91,6 +91,8 @@ def safety_first(turn: Turn, reading: Reading) -> Outcome | TypedAnswer | None:
             if reading.doubted and mention.tier == Tier.EMERGENCY:
                 # The two readers disagree: one tap to confirm, never an alarm from a misreading.
                 _record(turn, "typed_sign_to_confirm", [mention])
+                if not _asks_for_signs(turn):  # e.g. "how did it start?": the explicit question
+                    return screen(turn, mention)
                 reason = turn.content.rule_reason(mention.sign)
                 said = Reply(turn.content.ui("screen_mentioned", reason=reason))
                 return Outcome([said, ask_again(turn)])
