@@ -88,6 +88,8 @@ CORPORA = {
     # choice, negatives in the words of reports; very short replies, half-medical vocabulary.
     "blind22": ROOT / "tests" / "corpus" / "blind22",
     "blind23": ROOT / "tests" / "corpus" / "blind23",
+    "blind24": ROOT / "tests" / "corpus" / "blind24",
+    "blind25": ROOT / "tests" / "corpus" / "blind25",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
