@@ -125,6 +125,8 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind21": (185, 0),
     "blind22": (184, 0),
     "blind23": (189, 0),
+    "blind24": (188, 0),
+    "blind25": (169, 0),
 }
 
 

@@ -337,3 +337,52 @@ def test_a_checklist_answered_in_turn_is_a_denial(reader: Reader) -> None:
     text = "Pins and needles? No. Numb legs? No. Bladder? Normal."
     assert _status(reader, text, "both_legs") == Status.NEGATED
     assert _status(reader, "numb legs? yes, since this morning", "both_legs") == Status.PRESENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my legs both went numb after sitting cross-legged but it wore off in a few minutes",
+        "couldnt feel my bum earlier but its gone now",
+        "both legs went numb for a second then fine",
+    ],
+)
+def test_an_emergency_sign_said_to_be_over_is_asked_and_confirmed_not_taken(
+    text: str, reader: Reader
+) -> None:
+    # Still asked ("Is that happening now?": it may have happened today), never an alarm.
+    reading = reader.read(text)
+    assert reading.top_tier == Tier.EMERGENCY and reading.doubted
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("im a man in my 50s and i cant pee since this morning", "bladder_retention"),
+        ("i'm in my 20s and both my legs went numb today", "both_legs"),
+        ("female in my forties, wet myself this morning", "incontinence"),
+    ],
+)
+def test_a_decade_of_life_is_the_persons_age_not_the_past(
+    text: str, sign: str, reader: Reader
+) -> None:
+    assert _status(reader, text, sign) == Status.PRESENT
+    assert not reader.read(text).doubted
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("watched a video of a woman who couldnt feel it when she wiped", "saddle_numbness"),
+        (
+            "on the ward a fella came in who'd lost all feeling round his back passage",
+            "saddle_numbness",
+        ),
+        (
+            "the lady next door went down with sudden agony in her back and tummy, grey and sweaty",
+            "belly_pain_faint",
+        ),
+    ],
+)
+def test_strangers_in_stories_are_someone_else(text: str, sign: str, reader: Reader) -> None:
+    assert _status(reader, text, sign) == Status.OTHER_PERSON

@@ -239,6 +239,7 @@ class Reader:
         mentions: list[Mention] = []
         asks_about_signs = False
         asked_now: list[int] = []  # mentions in a question, asked if the message says so
+        doubted = False  # an emergency sign said to be over: confirmed with a tap first
         said: set[int] = set()  # the words of every sign mentioned
         # Each match belongs to the sentence of its first token (a sentence never splits a term).
         sentence_of: list[int] = []
@@ -299,11 +300,15 @@ class Reader:
                     )
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
+                    # An emergency sign said to be over ("… but it wore off") is asked about
+                    # all the same, but confirmed with a tap rather than taken as the answer.
+                    over = urgent and status == Status.PRESENT and _said_over(near, end)
                     spans = {i for p in parts for i in range(p.start, p.end)}
                     if status == Status.PRESENT:
                         break  # any reading of the sentence that reports it now wins
                 if best is not None:
                     said |= spans
+                    doubted |= over
                     answer = cues_in.get(index + 1, [])
                     if (
                         best.status == Status.PRESENT
@@ -321,7 +326,7 @@ class Reader:
             for i in asked_now:
                 mentions[i] = replace(mentions[i], status=Status.ASKED)
         denies = any(kind_of(c) in ("negation_before", "negation_after") for c in longest(cues))
-        reading = Reading(tuple(mentions), crisis, denies, asks_about_signs)
+        reading = Reading(tuple(mentions), crisis, denies, asks_about_signs, doubted=doubted)
         return self.second_reading(self.model, text[:MAX_CHARS], reading)
 
     @staticmethod
@@ -387,3 +392,8 @@ def _merge(parts: list[Match]) -> list[Match]:
             p = Match(last.label, last.start, max(last.end, p.end))
         merged.append(p)
     return merged
+
+
+def _said_over(cues: list[Match], end: int) -> bool:
+    """A "fine now", "it went away", "wore off" after the sign's words."""
+    return any(kind_of(c) == "resolved_after" and c.start >= end for c in cues)
