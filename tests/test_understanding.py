@@ -386,3 +386,22 @@ def test_a_decade_of_life_is_the_persons_age_not_the_past(
 )
 def test_strangers_in_stories_are_someone_else(text: str, sign: str, reader: Reader) -> None:
     assert _status(reader, text, sign) == Status.OTHER_PERSON
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            "can you lose control of your bowels from a bad back? it just happened twice today",
+            Status.PRESENT,
+        ),
+        ("is it bad if my chest is tight? ive had it for an hour", Status.PRESENT),
+        ("is it bad if my chest is tight? just wondering", Status.ASKED),
+        ("is it bad if my chest is tight? my wife keeps asking", Status.ASKED),
+    ],
+)
+def test_a_question_then_its_the_persons_own_now_is_a_report(
+    text: str, status: Status, reader: Reader
+) -> None:
+    found = [m for m in reader.read(text).mentions if m.tier == Tier.EMERGENCY]
+    assert found and found[0].status == status

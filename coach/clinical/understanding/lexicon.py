@@ -48,9 +48,13 @@ CONTEXT_KINDS = (
     "alarm_topic",  # "red flags", "a&e", "cauda equina": a question about the emergency signs
     "recent",  # "earlier today", "an hour ago": a sign that `recent_counts` still counts if over
     "wondering",  # "just wondering", "asking in case": the message's questions are not reports
+    "happening_now",  # "it just happened twice today", "ive had it for an hour": after a
+    # question about an emergency sign, the person says it is theirs, now
 )
 # Kinds a lexicon may leave out (added after the first languages were written).
-OPTIONAL_CONTEXT_KINDS = frozenset({"recent", "wondering", "resolved_after", "statement_next"})
+OPTIONAL_CONTEXT_KINDS = frozenset(
+    {"recent", "wondering", "resolved_after", "statement_next", "happening_now"}
+)
 
 
 class LexiconError(ValueError):

@@ -228,6 +228,7 @@ class Reader:
         matches = [Match(labels[k], s, e) for k, s, e in matched]
         crisis = any(m.label == _CRISIS for m in matches)
         cues = [m for m in matches if m.label.startswith(CUE)]
+        now_after = [c.start for c in cues if kind_of(c) == "happening_now"]
         masks = [m for m in matches if m.label.startswith("mask_")]
         concepts = [
             m
@@ -298,6 +299,10 @@ class Reader:
                     status = status_of(
                         doc, start, end, parts, near, asked, past_counts, in_words, urgent, emoji
                     )
+                    if status == Status.ASKED and urgent and any(n >= end for n in now_after):
+                        # "can you lose control of poo from a bad back? it just happened twice
+                        # today": asked, then said to be the person's own now.
+                        status = Status.PRESENT
                     words = " … ".join(doc[p.start : p.end].text for p in _merge(parts))
                     best = Mention(entry.sign, entry.tier, status, words)
                     # An emergency sign said to be over ("… but it wore off") is asked about
