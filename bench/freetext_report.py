@@ -90,6 +90,8 @@ CORPORA = {
     "blind23": ROOT / "tests" / "corpus" / "blind23",
     "blind24": ROOT / "tests" / "corpus" / "blind24",
     "blind25": ROOT / "tests" / "corpus" / "blind25",
+    "blind26": ROOT / "tests" / "corpus" / "blind26",
+    "blind27": ROOT / "tests" / "corpus" / "blind27",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
