@@ -127,6 +127,8 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind23": (189, 0),
     "blind24": (188, 0),
     "blind25": (169, 0),
+    "blind26": (168, 0),
+    "blind27": (187, 0),
 }
 
 

@@ -133,10 +133,10 @@ def test_an_emergency_sign_the_whole_message_does_not_support_is_doubted() -> No
 
 
 def test_someone_elses_sign_the_lexicon_misreads_is_confirmed_first_by_the_second_head() -> None:
-    text = "a woman in my pilates class lost control of her bladder"
+    text = "a man in my cycling club couldnt pee for a day after a fall"
     reading = READER.read(text)
     assert READER.model is not None and READER.model.own is not None
-    # The lexicon's context misses "a woman in my pilates class"; the first head is unsure...
+    # The lexicon's context misses "a man in my cycling club"; the first head is unsure...
     assert reading.top_tier == Tier.EMERGENCY
     assert READER.model.probability(text) >= READER.model.confirm_below
     # ...and the second head reads it as not the person's own: one tap to confirm, no alarm.
