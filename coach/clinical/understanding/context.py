@@ -153,6 +153,11 @@ def status_of(
     return Status.PRESENT
 
 
+def said_over(cues: list[Match], end: int) -> bool:
+    """A "fine now", "it went away", "wore off" after the sign's words."""
+    return any(kind_of(c) == "resolved_after" and c.start >= end for c in cues)
+
+
 def emoji_positions(doc: Doc, text: str) -> list[int]:
     """The tokens that are pictographs (emoji, symbols): clause ends in a chat message."""
     if text.isascii():

@@ -37,6 +37,7 @@ from coach.clinical.understanding.context import (
     kind_of,
     longest,
     opens_question,
+    said_over,
     status_of,
 )
 from coach.clinical.understanding.lexicon import Lexicon, SignEntry
@@ -307,7 +308,7 @@ class Reader:
                     best = Mention(entry.sign, entry.tier, status, words)
                     # An emergency sign said to be over ("… but it wore off") is asked about
                     # all the same, but confirmed with a tap rather than taken as the answer.
-                    over = urgent and status == Status.PRESENT and _said_over(near, end)
+                    over = urgent and status == Status.PRESENT and said_over(near, end)
                     spans = {i for p in parts for i in range(p.start, p.end)}
                     if status == Status.PRESENT:
                         break  # any reading of the sentence that reports it now wins
@@ -397,8 +398,3 @@ def _merge(parts: list[Match]) -> list[Match]:
             p = Match(last.label, last.start, max(last.end, p.end))
         merged.append(p)
     return merged
-
-
-def _said_over(cues: list[Match], end: int) -> bool:
-    """A "fine now", "it went away", "wore off" after the sign's words."""
-    return any(kind_of(c) == "resolved_after" and c.start >= end for c in cues)
