@@ -92,6 +92,8 @@ CORPORA = {
     "blind25": ROOT / "tests" / "corpus" / "blind25",
     "blind26": ROOT / "tests" / "corpus" / "blind26",
     "blind27": ROOT / "tests" / "corpus" / "blind27",
+    "blind28": ROOT / "tests" / "corpus" / "blind28",
+    "blind29": ROOT / "tests" / "corpus" / "blind29",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
