@@ -128,7 +128,9 @@ USED_BLIND = {  # name: (emergency reports recognised at least, alarms at most)
     "blind24": (188, 0),
     "blind25": (169, 0),
     "blind26": (168, 0),
-    "blind27": (187, 0),
+    "blind27": (188, 0),
+    "blind28": (166, 0),
+    "blind29": (188, 0),
 }
 
 
