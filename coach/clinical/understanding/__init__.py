@@ -26,10 +26,11 @@ clean virtualenv, Python 3.11):
   cues kept as data beside the lexicon, in the way people write in a chat.
 - The second reader (`whole_message.py`, English): a TF-IDF and logistic-regression model over
   the whole message, fitted with scikit-learn (a development dependency only) and shipped as
-  weights (`content/en/model/`, 0.5 MB). It needs nothing new at run time (numpy came with
-  spaCy), takes about 0.2 s to load with the reader and adds 0.1-0.2 ms to a message as people
-  write it (1-2 ms at 4,000 characters). It lifted emergency recall on first reading from about
-  87 % to 98 % (bench/README.md, section 6).
+  weights (`content/en/model/`, 1.1 MB with its second head). It needs nothing new at run time
+  (numpy came with spaCy), takes about 0.2 s to load with the reader and adds 0.1-0.2 ms to a
+  message as people write it (1-2 ms at 4,000 characters; the second head, "whose sign and
+  when", about 1.6 ms more there, and only when the lexicon found an emergency sign). It lifted
+  emergency recall on first reading from about 88 % to 98 % (bench/README.md, section 6).
 """
 
 from __future__ import annotations
