@@ -95,6 +95,7 @@ CORPORA = {
     "blind28": ROOT / "tests" / "corpus" / "blind28",
     "blind29": ROOT / "tests" / "corpus" / "blind29",
     "blind30": ROOT / "tests" / "corpus" / "blind30",
+    "blind31": ROOT / "tests" / "corpus" / "blind31",
     # Spanish, German and French: the sets written with each lexicon, and blind sets written apart.
     **{f"lang-{lang}": ROOT / "tests" / "corpus" / "lang" / f"{lang}.yaml" for lang in LANGUAGES},
     **{
